@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynid.h"
+#include "util.h"
+
+#define HOME_DEFAULT  LOCALSTATEDIR "/lib/dynid/home/%n"
+#define SHELL_DEFAULT "/usr/sbin/nologin"
+
+struct parse_state {
+        struct dynid_config *cfg;
+        FILE *f;
+        int line;               /* of the line inih read last */
+        char why[256];          /* first problem, without file and line */
+        int r;                  /* first error */
+        int error_line;
+};
+
+/*
+ * inih's reader, counting lines so that the handler knows where it is.
+ * inih would parse the rest of a line that does not fit its buffer as a
+ * line of its own, which shifts every later line number; such a line is
+ * skipped here and handed over as "[", which inih reports as malformed.
+ */
+static char *read_line(char *buf, int size, void *userdata)
+{
+        struct parse_state *st = userdata;
+        char *s = fgets(buf, size, st->f);
+        size_t len;
+        int c;
+
+        if (!s)
+                return NULL;
+        st->line++;
+        len = strlen(s);
+        if (len + 1 < (size_t) size || s[len - 1] == '\n')
+                return s;
+
+        /* The buffer is full: is there more than the newline? */
+        c = getc(st->f);
+        if (c == '\n' || c == EOF)
+                return s;
+        while (c != '\n' && c != EOF)
+                c = getc(st->f);
+        strcpy(buf, "[");
+        return buf;
+}
+
+int dynid_config_defaults(struct dynid_config *cfg)
+{
+        *cfg = (struct dynid_config) {
+                .pool_first = DYNID_POOL_FIRST_DEFAULT,
+                .pool_last = DYNID_POOL_LAST_DEFAULT,
+                .block_size = DYNID_BLOCK_SIZE_DEFAULT,
+                .home = strdup(HOME_DEFAULT),
+                .shell = strdup(SHELL_DEFAULT),
+        };
+        if (!cfg->home || !cfg->shell) {
+                dynid_config_free(cfg);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void dynid_config_free(struct dynid_config *cfg)
+{
+        free(cfg->home);
+        free(cfg->shell);
+        cfg->home = cfg->shell = NULL;
+}
+
+static int parse_range(const char *v, uint32_t *first, uint32_t *last)
+{
+        const char *dash = strchr(v, '-');
+        char a[16];
+        uint64_t f, l;
+
+        if (!dash || (size_t) (dash - v) >= sizeof(a))
+                return -EINVAL;
+        memcpy(a, v, dash - v);
+        a[dash - v] = 0;
+        if (parse_u64(a, &f) < 0 || parse_u64(dash + 1, &l) < 0)
+                return -EINVAL;
+        if (f > UINT32_MAX || l > UINT32_MAX || f > l)
+                return -EINVAL;
+        *first = f;
+        *last = l;
+        return 0;
+}
+
+/* A template may use "%n" (the name) and "%%"; nothing else. */
+static int check_home(const char *v)
+{
+        if (v[0] != '/')
+                return -EINVAL;
+        for (const char *p = v; *p; p++) {
+                if (*p == ':' || *p == '\n')
+                        return -EINVAL;
+                if (*p != '%')
+                        continue;
+                p++;
+                if (*p != 'n' && *p != '%')
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_shell(const char *v)
+{
+        if (v[0] != '/' || strpbrk(v, ":\n"))
+                return -EINVAL;
+        return 0;
+}
+
+static int replace_string(char **dst, const char *v)
+{
+        char *s = strdup(v);
+
+        if (!s)
+                return -ENOMEM;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+static int apply(struct dynid_config *cfg, const char *section,
+                 const char *key, const char *v, char *why, size_t size)
+{
+        uint64_t n;
+
+        if (strcmp(section, "pool") == 0 && strcmp(key, "range") == 0) {
+                if (parse_range(v, &cfg->pool_first, &cfg->pool_last) < 0)
+                        goto bad;
+                return 0;
+        }
+        if (strcmp(section, "pool") == 0 && strcmp(key, "block_size") == 0) {
+                if (parse_u64(v, &n) < 0 || n == 0 || n > 1u << 31)
+                        goto bad;
+                cfg->block_size = n;
+                return 0;
+        }
+        if (strcmp(section, "service") == 0 && strcmp(key, "home") == 0) {
+                if (check_home(v) < 0)
+                        goto bad;
+                return replace_string(&cfg->home, v);
+        }
+        if (strcmp(section, "service") == 0 && strcmp(key, "shell") == 0) {
+                if (check_shell(v) < 0)
+                        goto bad;
+                return replace_string(&cfg->shell, v);
+        }
+        if (strcmp(section, "service") == 0 && strcmp(key, "idle_ttl") == 0) {
+                if (parse_u64(v, &n) < 0)
+                        goto bad;
+                cfg->idle_ttl = n;
+                return 0;
+        }
+        if (!*section)
+                snprintf(why, size, "key '%s' outside of a section", key);
+        else
+                snprintf(why, size, "unknown key '%s' in section [%s]",
+                         key, section);
+        return -EINVAL;
+bad:
+        snprintf(why, size, "invalid value for %s.%s: '%s'", section, key, v);
+        return -EINVAL;
+}
+
+static const char *expected_value(const char *section, const char *key)
+{
+        if (strcmp(key, "range") == 0)
+                return "FIRST-LAST with FIRST <= LAST <= 4294967295";
+        if (strcmp(key, "block_size") == 0)
+                return "an integer from 1 to 2147483648";
+        if (strcmp(key, "home") == 0)
+                return "an absolute path; '%n' is the name";
+        if (strcmp(key, "shell") == 0)
+                return "an absolute path";
+        return "seconds, a non-negative integer";
+}
+
+static int handler(void *user, const char *section, const char *key,
+                   const char *value)
+{
+        struct parse_state *st = user;
+        char why[sizeof(st->why)];
+        int r;
+
+        r = apply(st->cfg, section, key, value, why, sizeof(why));
+        if (r == -EINVAL && strncmp(why, "invalid value", 13) == 0) {
+                size_t l = strlen(why);
+
+                snprintf(why + l, sizeof(why) - l, " (expected %s)",
+                         expected_value(section, key));
+        }
+        if (r < 0 && st->r == 0) {
+                st->r = r;
+                st->error_line = st->line;
+                if (r == -ENOMEM)
+                        snprintf(st->why, sizeof(st->why), "out of memory");
+                else
+                        memcpy(st->why, why, sizeof(why));
+        }
+        return r >= 0;
+}
+
+int dynid_config_load(const char *path, bool optional,
+                      struct dynid_config *cfg, struct dynid_err *err)
+{
+        struct parse_state st = { .cfg = cfg };
+        FILE *f;
+        int line, r;
+
+        r = dynid_config_defaults(cfg);
+        if (r < 0)
+                return r;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = -errno;
+                if (r == -ENOENT && optional)
+                        return 0;
+                dynid_config_free(cfg);
+                if (err)
+                        snprintf(err->msg, sizeof(err->msg), "%s: %s",
+                                 path, strerror(-r));
+                return r;
+        }
+
+        st.f = f;
+        line = ini_parse_stream(read_line, &st, handler, &st);
+        fclose(f);
+        if (line == 0 && st.r == 0)
+                return 0;
+        /* inih reports its first error; ours may come later in the file. */
+        if (st.r && (line <= 0 || line == st.error_line))
+                line = st.error_line;
+        else
+                st.r = 0;
+
+        dynid_config_free(cfg);
+        if (err) {
+                if (st.r)
+                        snprintf(err->msg, sizeof(err->msg), "%s:%d: %s",
+                                 path, line, st.why);
+                else if (line > 0)
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "%s:%d: not a section header or key = value",
+                                 path, line);
+                else
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "%s: could not be read", path);
+        }
+        return st.r == -ENOMEM ? -ENOMEM : -EINVAL;
+}
+
+int dynid_config_home(const struct dynid_config *cfg, const char *name,
+                      char *buf, size_t size)
+{
+        size_t len = 0;
+
+        for (const char *p = cfg->home; *p; p++) {
+                const char *piece = p;
+                size_t l = 1;
+
+                if (p[0] == '%' && p[1] == 'n') {
+                        piece = name;
+                        l = strlen(name);
+                        p++;
+                } else if (p[0] == '%' && p[1] == '%') {
+                        p++;
+                }
+                if (len + l >= size)
+                        return -ERANGE;
+                memcpy(buf + len, piece, l);
+                len += l;
+        }
+        if (len >= size)
+                return -ERANGE;
+        buf[len] = 0;
+        return len;
+}
+
+uint32_t dynid_pool_slots(const struct dynid_config *cfg)
+{
+        uint64_t bs = cfg->block_size;
+        uint64_t first = (cfg->pool_first + bs - 1) / bs * bs;
+        uint64_t end = (uint64_t) cfg->pool_last + 1;
+
+        if (first >= end || end - first < bs)
+                return 0;
+        return (end - first) / bs;
+}
+
+uint32_t dynid_pool_slot_base(const struct dynid_config *cfg, uint32_t slot)
+{
+        uint64_t bs = cfg->block_size;
+        uint64_t first = (cfg->pool_first + bs - 1) / bs * bs;
+
+        return first + (uint64_t) slot * bs;
+}

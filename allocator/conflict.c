@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+#include "util.h"
+
+bool pool_contains(const struct dynid_config *cfg, uint32_t id)
+{
+        uint32_t slots = dynid_pool_slots(cfg);
+        uint32_t first = dynid_pool_slot_base(cfg, 0);
+
+        return slots > 0 && id >= first &&
+               (uint64_t) id - first < (uint64_t) slots * cfg->block_size;
+}
+
+/* Called for each line of a colon-separated file with its fields. */
+typedef int (*line_fn)(char **f, size_t n, void *userdata);
+
+static int scan_file(const char *etc_dir, const char *file, line_fn fn,
+                     void *userdata)
+{
+        char path[4096], *line = NULL;
+        size_t cap = 0;
+        int r = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", etc_dir, file);
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : -errno;
+
+        while (r == 0) {
+                char *fields[8], *p;
+                size_t n = 0;
+
+                errno = 0;
+                if (getline(&line, &cap, f) < 0) {
+                        /* End of file, or a read error (EISDIR, EIO). */
+                        if (ferror(f))
+                                r = errno > 0 ? -errno : -EIO;
+                        break;
+                }
+                p = line;
+                line[strcspn(line, "\n")] = 0;
+                /* Comments and NIS "+"/"-" lines are not entries. */
+                if (strchr("#+-", line[0]) && line[0])
+                        continue;
+                while (n < 8) {
+                        fields[n++] = p;
+                        p = strchr(p, ':');
+                        if (!p)
+                                break;
+                        *p++ = 0;
+                }
+                r = fn(fields, n, userdata);
+        }
+        free(line);
+        fclose(f);
+        return r < 0 ? r : 0;
+}
+
+struct pool_scan {
+        const struct dynid_config *cfg;
+        const char *file;
+        struct dynid_err *err;
+};
+
+static bool in_range(const struct dynid_config *cfg, uint64_t first,
+                     uint64_t count)
+{
+        return count > 0 && first <= cfg->pool_last &&
+               first + count - 1 >= cfg->pool_first;
+}
+
+static int id_line(char **f, size_t n, void *userdata)
+{
+        struct pool_scan *ps = userdata;
+        /* passwd: name:pw:uid:gid, group: name:pw:gid */
+        size_t last = strcmp(ps->file, "passwd") == 0 ? 3 : 2;
+        uint64_t id;
+
+        for (size_t i = 2; i <= last && i < n; i++) {
+                if (parse_u64(f[i], &id) < 0 || !in_range(ps->cfg, id, 1))
+                        continue;
+                set_errf(ps->err, "the pool %u-%u contains ID %llu of '%s' "
+                         "in %s", ps->cfg->pool_first, ps->cfg->pool_last,
+                         (unsigned long long) id, f[0], ps->file);
+                return -EEXIST;
+        }
+        return 0;
+}
+
+static int range_line(char **f, size_t n, void *userdata)
+{
+        struct pool_scan *ps = userdata;
+        uint64_t first, count;
+
+        if (n < 3 || parse_u64(f[1], &first) < 0 ||
+            parse_u64(f[2], &count) < 0 || !in_range(ps->cfg, first, count))
+                return 0;
+        set_errf(ps->err, "the pool %u-%u overlaps the range %llu-%llu of "
+                 "'%s' in %s", ps->cfg->pool_first, ps->cfg->pool_last,
+                 (unsigned long long) first,
+                 (unsigned long long) (first + count - 1), f[0], ps->file);
+        return -EEXIST;
+}
+
+int dynid_pool_conflict(const struct dynid_config *cfg, const char *etc_dir,
+                        struct dynid_err *err)
+{
+        static const uint32_t special[] = { 65534, 65535, UINT32_MAX };
+        static const struct {
+                const char *file;
+                line_fn fn;
+        } files[] = {
+                { "passwd", id_line },
+                { "group", id_line },
+                { "subuid", range_line },
+                { "subgid", range_line },
+        };
+
+        for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+                if (in_range(cfg, special[i], 1)) {
+                        set_errf(err, "the pool %u-%u contains the special "
+                                 "ID %u", cfg->pool_first, cfg->pool_last,
+                                 special[i]);
+                        return -EEXIST;
+                }
+        if (cfg->pool_last >= DYNID_FOREIGN_BASE) {
+                set_errf(err, "the pool %u-%u overlaps the foreign range "
+                         "from %u, where storage keeps its canonical owners",
+                         cfg->pool_first, cfg->pool_last, DYNID_FOREIGN_BASE);
+                return -EEXIST;
+        }
+
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                struct pool_scan ps = { cfg, files[i].file, err };
+                char path[4096];
+                int r;
+
+                r = scan_file(etc_dir, files[i].file, files[i].fn, &ps);
+                if (r == -EEXIST)
+                        return r;
+                if (r < 0) {
+                        snprintf(path, sizeof(path), "%s/%s", etc_dir,
+                                 files[i].file);
+                        set_errf(err, "%s: %s", path, strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int name_line(char **f, size_t n, void *userdata)
+{
+        return strcmp(f[0], userdata) == 0 ? -EEXIST : 0;
+}
+
+/* Did another NSS source answer? Our own module (a snapshot that is not
+ * yet republished) answers only with IDs from the pool. */
+static bool nss_has_name(struct dynid_store *s, const char *name,
+                         const char **db)
+{
+        char buf[16384];
+        struct passwd pw, *pwp = NULL;
+        struct group gr, *grp = NULL;
+
+        if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
+            !pool_contains(&s->cfg, pw.pw_uid)) {
+                *db = "passwd";
+                return true;
+        }
+        if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) == 0 && grp &&
+            !pool_contains(&s->cfg, gr.gr_gid)) {
+                *db = "group";
+                return true;
+        }
+        return false;
+}
+
+int name_conflict(struct dynid_store *s, const char *name,
+                  struct dynid_err *err)
+{
+        const char *files[] = { "passwd", "group" };
+        const char *db;
+
+        for (size_t i = 0; i < 2; i++) {
+                int r = scan_file(s->etc_dir, files[i], name_line,
+                                  (void *) name);
+
+                if (r == -EEXIST) {
+                        set_errf(err, "cannot lease '%s': %s/%s already has "
+                                 "that name", name, s->etc_dir, files[i]);
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (!s->no_nss && nss_has_name(s, name, &db)) {
+                set_errf(err, "cannot lease '%s': the %s database already "
+                         "resolves that name", name, db);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+bool base_conflict(struct dynid_store *s, uint32_t base)
+{
+        char buf[16384];
+        struct passwd pw, *pwp = NULL;
+        struct group gr, *grp = NULL;
+        bool ours = false;
+
+        if (s->no_nss)
+                return false;
+        if (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+                if (strncmp(pw.pw_gecos, GECOS_PREFIX,
+                            strlen(GECOS_PREFIX)) != 0)
+                        return true;
+                ours = true;
+        }
+        if (getgrgid_r(base, &gr, buf, sizeof(buf), &grp) == 0 && grp &&
+            !ours)
+                return true;
+        return false;
+}

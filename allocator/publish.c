@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store-internal.h"
+
+int snapshot_record(struct dynid_store *s, const char *name,
+                    const struct lease_val *v, char *buf, size_t size,
+                    struct snap_record *ret)
+{
+        size_t glen = sizeof(GECOS_PREFIX) + strlen(name);
+        int hlen;
+
+        if (glen > size)
+                return -ERANGE;
+        snprintf(buf, size, GECOS_PREFIX "%s", name);
+        hlen = dynid_config_home(&s->cfg, name, buf + glen, size - glen);
+        if (hlen < 0)
+                return hlen;
+
+        *ret = (struct snap_record) {
+                .base = v->base,
+                .size = v->size,
+                .name = name,
+                .gecos = buf,
+                .dir = buf + glen,
+                .shell = s->cfg.shell,
+        };
+        return 0;
+}
+
+static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+               const void *data, size_t dlen)
+{
+        MDB_val k = { klen, (void *) key }, v = { dlen, (void *) data };
+
+        return mdb_to_errno(mdb_put(txn, dbi, &k, &v, MDB_APPEND));
+}
+
+/* Stores the record of lease @name under the key @key. */
+static int put_record(struct dynid_store *s, MDB_txn *out, MDB_dbi dbi,
+                      const void *key, size_t klen, const char *name,
+                      const struct lease_val *v)
+{
+        char strings[PATH_MAX + 64], rec[PATH_MAX + 256];
+        struct snap_record sr;
+        size_t len;
+        int r;
+
+        r = snapshot_record(s, name, v, strings, sizeof(strings), &sr);
+        if (r < 0)
+                return r;
+        len = snap_record_encode(&sr, rec, sizeof(rec));
+        if (len > sizeof(rec))
+                return -ERANGE;
+        return put(out, dbi, key, klen, rec, len);
+}
+
+/* Walks one index of the database in key order, so that every put into the
+ * snapshot is an append. */
+static int copy_index(struct dynid_store *s, MDB_txn *in, MDB_txn *out,
+                      MDB_dbi dbi_out, bool by_base, uint32_t *count)
+{
+        MDB_dbi dbi_in = by_base ? s->dbi_block : s->dbi_lease;
+        MDB_cursor *c;
+        MDB_val k, v;
+        int r, op;
+
+        r = mdb_to_errno(mdb_cursor_open(in, dbi_in, &c));
+        if (r < 0)
+                return r;
+        for (op = MDB_FIRST;; op = MDB_NEXT) {
+                unsigned char key[1 + DYNID_NAME_MAX];
+                char name[DYNID_NAME_MAX + 1];
+                const MDB_val *nv;
+                struct lease_val lv;
+
+                r = mdb_to_errno(mdb_cursor_get(c, &k, &v, op));
+                if (r == -ENOENT) {
+                        r = 0;
+                        break;
+                }
+                if (r < 0)
+                        break;
+                nv = by_base ? &v : &k;
+                if (nv->mv_size == 0 || nv->mv_size > DYNID_NAME_MAX) {
+                        r = -EIO;
+                        break;
+                }
+                memcpy(name, nv->mv_data, nv->mv_size);
+                name[nv->mv_size] = 0;
+                r = lease_get(s, in, name, &lv);
+                if (r < 0) {
+                        r = -EIO;
+                        break;
+                }
+                if (by_base) {
+                        snap_base_key(lv.base, key);
+                        r = put_record(s, out, dbi_out, key, 5, name, &lv);
+                } else {
+                        key[0] = SNAP_KEY_NAME;
+                        memcpy(key + 1, name, nv->mv_size);
+                        r = put_record(s, out, dbi_out, key,
+                                       1 + nv->mv_size, name, &lv);
+                }
+                if (r < 0)
+                        break;
+                (*count)++;
+        }
+        mdb_cursor_close(c);
+        return r;
+}
+
+static int fill(struct dynid_store *s, MDB_txn *in, MDB_env *env)
+{
+        struct snap_meta m = {
+                .magic = SNAP_MAGIC,
+                .version = SNAP_VERSION,
+                .block_size = s->cfg.block_size,
+                .published = time(NULL),
+        };
+        uint32_t by_base = 0, by_name = 0;
+        char mkey = SNAP_KEY_META;
+        MDB_txn *out;
+        MDB_dbi dbi;
+        int r;
+
+        r = meta_get_u64(s, in, "generation", &m.generation);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = mdb_to_errno(mdb_txn_begin(env, NULL, 0, &out));
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_dbi_open(out, NULL, 0, &dbi));
+        if (r >= 0)
+                r = copy_index(s, in, out, dbi, true, &by_base);
+        if (r >= 0)
+                r = copy_index(s, in, out, dbi, false, &by_name);
+        if (r >= 0 && by_base != by_name)
+                r = -EIO;
+        if (r >= 0) {
+                MDB_val k = { 1, &mkey }, v = { sizeof(m), &m };
+
+                m.count = by_name;
+                /* "M" sorts before "b" and "n": not an append. */
+                r = mdb_to_errno(mdb_put(out, dbi, &k, &v, 0));
+        }
+        if (r < 0) {
+                mdb_txn_abort(out);
+                return r;
+        }
+        return mdb_to_errno(mdb_txn_commit(out));
+}
+
+/* Writes the snapshot into the empty file @tmp, makes it durable. */
+static int write_file(struct dynid_store *s, MDB_txn *in, const char *tmp,
+                      size_t map_size)
+{
+        MDB_env *env;
+        int fd, r;
+
+        r = mdb_to_errno(mdb_env_create(&env));
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_env_set_mapsize(env, map_size));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_env_open(env, tmp,
+                                              MDB_NOSUBDIR | MDB_NOLOCK |
+                                              MDB_NOSYNC, 0644));
+        if (r >= 0)
+                r = fill(s, in, env);
+        if (r >= 0)
+                r = mdb_to_errno(mdb_env_sync(env, 1));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_env_get_fd(env, &fd));
+        /* mkostemp() made it 0600; readers need 0644 whatever the umask. */
+        if (r >= 0 && fchmod(fd, 0644) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        mdb_env_close(env);
+        return r;
+}
+
+int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp)
+{
+        size_t map_size = 1u << 20;
+        MDB_stat mst;
+        char *tmp;
+        int r;
+
+        r = mdb_to_errno(mdb_stat(txn, s->dbi_lease, &mst));
+        if (r < 0)
+                return r;
+        map_size += mst.ms_entries * 1024;
+
+        if (asprintf(&tmp, "%s/.nss.mdb.XXXXXX", s->state_dir) < 0)
+                return -ENOMEM;
+        for (;;) {
+                int fd = mkostemp(tmp, O_CLOEXEC);
+
+                if (fd < 0) {
+                        r = -errno;
+                        break;
+                }
+                close(fd);
+                r = write_file(s, txn, tmp, map_size);
+                if (r != -ENOSPC || map_size > (SIZE_MAX >> 2))
+                        break;
+                /* Our estimate was short: start again, twice as large. */
+                unlink(tmp);
+                strcpy(tmp + strlen(tmp) - 6, "XXXXXX");
+                map_size *= 2;
+        }
+        if (r < 0) {
+                snapshot_discard(tmp);
+                free(tmp);
+                return r;
+        }
+        *ret_tmp = tmp;
+        return 0;
+}
+
+void snapshot_discard(const char *tmp)
+{
+        if (strstr(tmp, "XXXXXX") == NULL)
+                unlink(tmp);
+}
+
+int snapshot_commit(struct dynid_store *s, const char *tmp)
+{
+        int dfd, r = 0;
+
+        if (rename(tmp, s->snapshot_path) < 0) {
+                r = -errno;
+                unlink(tmp);
+                return r;
+        }
+        dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fsync(dfd) < 0)
+                r = -errno;
+        close(dfd);
+        return r;
+}
+
+int dynid_publish(struct dynid_store *s)
+{
+        MDB_txn *txn;
+        int r;
+
+        r = write_begin(s, &txn);
+        if (r < 0)
+                return r;
+        return write_end(s, txn, 0);
+}
+
+int snapshot_open(const char *path, MDB_env **ret)
+{
+        MDB_env *env;
+        int r;
+
+        r = mdb_to_errno(mdb_env_create(&env));
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK |
+                                      MDB_NOSUBDIR, 0));
+        if (r < 0) {
+                mdb_env_close(env);
+                return r;
+        }
+        *ret = env;
+        return 0;
+}
+
+int snapshot_generation(struct dynid_store *s, uint64_t *ret)
+{
+        char mkey = SNAP_KEY_META;
+        MDB_val k = { 1, &mkey }, v;
+        struct snap_meta m;
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        int r;
+
+        r = snapshot_open(s->snapshot_path, &env);
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+        if (r >= 0) {
+                r = mdb_to_errno(mdb_dbi_open(txn, NULL, 0, &dbi));
+                if (r >= 0)
+                        r = mdb_to_errno(mdb_get(txn, dbi, &k, &v));
+                if (r >= 0)
+                        r = snap_meta_decode(v.mv_data, v.mv_size, &m);
+                mdb_txn_abort(txn);
+        }
+        mdb_env_close(env);
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r;
+        *ret = m.generation;
+        return 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The layout of the published snapshot (nss.mdb), shared by the writer and
+ * the NSS module. One unnamed LMDB database holds:
+ *
+ *   "M"                      -> struct snap_meta
+ *   "n" NAME                 -> record
+ *   "b" BASE (4 bytes, big-endian, so keys sort by ID) -> record
+ *
+ * A record is a struct snap_head followed by four NUL-terminated strings:
+ * the service name, the GECOS field, the home and the shell. The writer has
+ * already applied the configuration; the reader only copies.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_MAGIC   0x534e5944u        /* "DYNS" */
+#define SNAP_VERSION 1u
+
+#define SNAP_KEY_META 'M'
+#define SNAP_KEY_NAME 'n'
+#define SNAP_KEY_BASE 'b'
+
+struct snap_meta {
+        uint32_t magic;
+        uint32_t version;
+        uint32_t block_size;
+        uint32_t count;
+        uint64_t generation;
+        uint64_t published;     /* seconds since the epoch */
+};
+
+struct snap_head {
+        uint32_t base;
+        uint32_t size;
+};
+
+struct snap_record {
+        uint32_t base;
+        uint32_t size;
+        const char *name;
+        const char *gecos;
+        const char *dir;
+        const char *shell;
+};
+
+/* Key "b" + big-endian @base into @key (5 bytes). */
+void snap_base_key(uint32_t base, unsigned char key[5]);
+
+/*
+ * Encodes @r into @buf. Returns the length needed; writes only when it is
+ * not larger than @size.
+ */
+size_t snap_record_encode(const struct snap_record *r, void *buf,
+                          size_t size);
+
+/*
+ * Decodes and validates a record read from the snapshot: the strings must
+ * all be terminated inside the value and the block must not wrap.
+ * Returns 0 or -EBADMSG.
+ */
+int snap_record_decode(const void *data, size_t len, struct snap_record *r);
+
+/* Validates a meta value. Returns 0 or -EBADMSG. */
+int snap_meta_decode(const void *data, size_t len, struct snap_meta *m);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <lmdb.h>
+#include <stdarg.h>
+
+#include "dynid.h"
+#include "record.h"
+
+/* Every service's GECOS field starts with this: it tells our own answers
+ * from those of other sources. */
+#define GECOS_PREFIX "dynid service "
+
+struct dynid_store {
+        struct dynid_config cfg;        /* a private copy */
+        char *state_dir;
+        char *db_path;
+        char *snapshot_path;
+        char *etc_dir;
+        bool no_nss;
+        bool read_only;
+        int db_fd;                      /* the db/ directory, for flock() */
+        MDB_env *env;
+        MDB_dbi dbi_lease;              /* name -> struct lease_val */
+        MDB_dbi dbi_block;              /* base (MDB_INTEGERKEY) -> name */
+        MDB_dbi dbi_meta;               /* key -> value */
+};
+
+/* The value of a lease in the database. */
+struct lease_val {
+        uint32_t base;
+        uint32_t size;
+        uint64_t created;
+        uint64_t last_used;
+};
+
+/* LMDB result -> 0 or -errno (STYLE.md: translated once, here). */
+int mdb_to_errno(int rc);
+
+void set_errf(struct dynid_err *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/*
+ * A write: takes the writer lock, begins a write transaction. write_end()
+ * commits (after preparing the snapshot, so that a failed publish changes
+ * nothing) or aborts, then renames the snapshot and drops the lock.
+ */
+int write_begin(struct dynid_store *s, MDB_txn **ret);
+int write_end(struct dynid_store *s, MDB_txn *txn, int r);
+
+int read_begin(struct dynid_store *s, MDB_txn **ret);
+
+int lease_get(struct dynid_store *s, MDB_txn *txn, const char *name,
+              struct lease_val *ret);
+void lease_fill(const char *name, size_t len, const struct lease_val *v,
+                struct dynid_lease *ret);
+
+int meta_get_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
+                 uint64_t *ret);
+int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
+                 uint64_t v);
+
+/* Snapshot (publish.c). */
+int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp);
+int snapshot_commit(struct dynid_store *s, const char *tmp);
+void snapshot_discard(const char *tmp);
+/* Generation recorded in the published snapshot. -ENOENT when missing. */
+int snapshot_generation(struct dynid_store *s, uint64_t *ret);
+/* Opens the published snapshot read-only, as the NSS module does. */
+int snapshot_open(const char *path, MDB_env **ret);
+/* Expected record of a lease, strings in @buf. Returns 0 or -ERANGE. */
+int snapshot_record(struct dynid_store *s, const char *name,
+                    const struct lease_val *v, char *buf, size_t size,
+                    struct snap_record *ret);
+
+/* Conflicts (conflict.c). */
+int name_conflict(struct dynid_store *s, const char *name,
+                  struct dynid_err *err);
+bool base_conflict(struct dynid_store *s, uint32_t base);
+/* Is @id inside the configured pool's slots? */
+bool pool_contains(const struct dynid_config *cfg, uint32_t id);

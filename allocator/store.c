@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store-internal.h"
+
+#define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/dynid"
+#define MAP_SIZE_DEFAULT  (64u << 20)
+#define DB_VERSION        1u
+
+int mdb_to_errno(int rc)
+{
+        switch (rc) {
+        case MDB_SUCCESS:
+                return 0;
+        case MDB_NOTFOUND:
+                return -ENOENT;
+        case MDB_KEYEXIST:
+                return -EEXIST;
+        case MDB_MAP_FULL:
+        case MDB_TXN_FULL:
+        case MDB_DBS_FULL:
+                return -ENOSPC;
+        case MDB_MAP_RESIZED:
+                return -EAGAIN;
+        default:
+                /* MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, ... */
+                return rc > 0 ? -rc : -EIO;
+        }
+}
+
+void set_errf(struct dynid_err *err, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!err)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+        char *p;
+
+        if (asprintf(&p, "%s/%s", a, b) < 0)
+                return NULL;
+        return p;
+}
+
+/* The database directory must be ours and private: it holds the lock file
+ * that every LMDB reader writes to. */
+static int open_db_dir(struct dynid_store *s, struct dynid_err *err)
+{
+        struct stat st;
+
+        if (!s->read_only) {
+                if (mkdir(s->state_dir, 0755) < 0 && errno != EEXIST)
+                        goto fail;
+                if (mkdir(s->db_path, 0700) < 0 && errno != EEXIST)
+                        goto fail;
+        }
+        s->db_fd = open(s->db_path,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s->db_fd < 0)
+                goto fail;
+        if (fstat(s->db_fd, &st) < 0)
+                goto fail;
+        if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+                set_errf(err, "%s: must be a directory owned by uid %u "
+                         "with mode 0700", s->db_path, (unsigned) geteuid());
+                return -EPERM;
+        }
+        return 0;
+fail:
+        set_errf(err, "%s: %s", s->db_path, strerror(errno));
+        return -errno;
+}
+
+static int open_dbis(struct dynid_store *s, struct dynid_err *err)
+{
+        unsigned fl = s->read_only ? 0 : MDB_CREATE;
+        uint64_t version = 0, bs = 0;
+        MDB_txn *txn;
+        int r;
+
+        r = mdb_to_errno(mdb_txn_begin(s->env, NULL,
+                                       s->read_only ? MDB_RDONLY : 0, &txn));
+        if (r < 0)
+                return r;
+
+        r = mdb_to_errno(mdb_dbi_open(txn, "lease", fl, &s->dbi_lease));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_dbi_open(txn, "block",
+                                              fl | MDB_INTEGERKEY,
+                                              &s->dbi_block));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_dbi_open(txn, "meta", fl, &s->dbi_meta));
+        if (r == -ENOENT && s->read_only) {
+                set_errf(err, "%s: no lease database yet", s->db_path);
+                goto abort;
+        }
+        if (r < 0)
+                goto abort;
+
+        r = meta_get_u64(s, txn, "version", &version);
+        if (r == -ENOENT && !s->read_only) {
+                version = DB_VERSION;
+                r = meta_put_u64(s, txn, "version", version);
+        }
+        if (r < 0)
+                goto abort;
+        if (version != DB_VERSION) {
+                set_errf(err, "%s: database format %llu, expected %u",
+                         s->db_path, (unsigned long long) version, DB_VERSION);
+                r = -EINVAL;
+                goto abort;
+        }
+
+        r = meta_get_u64(s, txn, "block_size", &bs);
+        if (r == -ENOENT)
+                r = 0;
+        if (r < 0)
+                goto abort;
+        if (bs != 0 && bs != s->cfg.block_size) {
+                MDB_stat mst;
+
+                r = mdb_to_errno(mdb_stat(txn, s->dbi_lease, &mst));
+                if (r < 0)
+                        goto abort;
+                if (mst.ms_entries > 0) {
+                        set_errf(err, "block_size %u differs from %llu used "
+                                 "by the existing leases", s->cfg.block_size,
+                                 (unsigned long long) bs);
+                        r = -EINVAL;
+                        goto abort;
+                }
+        }
+        if (!s->read_only && bs != s->cfg.block_size) {
+                r = meta_put_u64(s, txn, "block_size", s->cfg.block_size);
+                if (r < 0)
+                        goto abort;
+        }
+
+        /* Even a read-only transaction must commit: handles opened in an
+         * aborted one are closed with it. */
+        return mdb_to_errno(mdb_txn_commit(txn));
+abort:
+        mdb_txn_abort(txn);
+        return r;
+}
+
+static int open_env(struct dynid_store *s, size_t map_size,
+                    struct dynid_err *err)
+{
+        unsigned fl = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0);
+        int r;
+
+        r = mdb_to_errno(mdb_env_create(&s->env));
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_env_set_maxdbs(s->env, 8));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_env_set_mapsize(s->env, map_size));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_env_open(s->env, s->db_path, fl, 0600));
+        if (r < 0) {
+                set_errf(err, "%s: %s", s->db_path,
+                         r == -EIO ? "damaged database" : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int copy_config(struct dynid_config *dst, const struct dynid_config *src)
+{
+        *dst = *src;
+        dst->home = strdup(src->home);
+        dst->shell = strdup(src->shell);
+        if (!dst->home || !dst->shell) {
+                dynid_config_free(dst);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int dynid_store_open(const struct dynid_config *cfg,
+                     const struct dynid_store_opts *opts,
+                     struct dynid_store **ret, struct dynid_err *err)
+{
+        const char *state = opts->state_dir ?: STATE_DIR_DEFAULT;
+        struct dynid_store *s;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->db_fd = -1;
+        s->no_nss = opts->no_nss;
+        s->read_only = opts->read_only;
+        s->state_dir = strdup(state);
+        s->etc_dir = strdup(opts->etc_dir ?: "/etc");
+        s->db_path = path_join(state, "db");
+        s->snapshot_path = path_join(state, "nss.mdb");
+        if (!s->state_dir || !s->etc_dir || !s->db_path || !s->snapshot_path) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = copy_config(&s->cfg, cfg);
+        if (r < 0)
+                goto fail;
+
+        r = open_db_dir(s, err);
+        if (r < 0)
+                goto fail;
+        r = open_env(s, opts->map_size ?: MAP_SIZE_DEFAULT, err);
+        if (r < 0)
+                goto fail;
+        r = open_dbis(s, err);
+        if (r < 0)
+                goto fail;
+
+        *ret = s;
+        return 0;
+fail:
+        if (r == -EIO || r == -ENOSPC)
+                set_errf(err, "%s: %s", s->db_path ?: state,
+                         r == -EIO ? "damaged database" : strerror(-r));
+        dynid_store_close(s);
+        return r;
+}
+
+void dynid_store_close(struct dynid_store *s)
+{
+        if (!s)
+                return;
+        if (s->env)
+                mdb_env_close(s->env);
+        if (s->db_fd >= 0)
+                close(s->db_fd);
+        dynid_config_free(&s->cfg);
+        free(s->state_dir);
+        free(s->etc_dir);
+        free(s->db_path);
+        free(s->snapshot_path);
+        free(s);
+}
+
+const char *dynid_store_db_path(const struct dynid_store *s)
+{
+        return s->db_path;
+}
+
+const char *dynid_store_snapshot_path(const struct dynid_store *s)
+{
+        return s->snapshot_path;
+}
+
+int read_begin(struct dynid_store *s, MDB_txn **ret)
+{
+        return mdb_to_errno(mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret));
+}
+
+int write_begin(struct dynid_store *s, MDB_txn **ret)
+{
+        int r;
+
+        if (s->read_only)
+                return -EROFS;
+        /* Held until write_end(): snapshots must be renamed in commit
+         * order, and LMDB's own writer lock ends with the commit. */
+        if (flock(s->db_fd, LOCK_EX) < 0)
+                return -errno;
+        r = mdb_to_errno(mdb_txn_begin(s->env, NULL, 0, ret));
+        if (r < 0)
+                flock(s->db_fd, LOCK_UN);
+        return r;
+}
+
+static int bump_generation(struct dynid_store *s, MDB_txn *txn)
+{
+        uint64_t g = 0;
+        int r;
+
+        r = meta_get_u64(s, txn, "generation", &g);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return meta_put_u64(s, txn, "generation", g + 1);
+}
+
+int write_end(struct dynid_store *s, MDB_txn *txn, int r)
+{
+        char *tmp = NULL;
+
+        if (r >= 0)
+                r = bump_generation(s, txn);
+        if (r >= 0)
+                r = snapshot_prepare(s, txn, &tmp);
+        if (r >= 0) {
+                int c = mdb_to_errno(mdb_txn_commit(txn));
+
+                if (c < 0)
+                        r = c;
+        } else {
+                mdb_txn_abort(txn);
+        }
+        if (r >= 0) {
+                int c = snapshot_commit(s, tmp);
+
+                if (c < 0)
+                        r = c;
+        } else if (tmp) {
+                snapshot_discard(tmp);
+        }
+        free(tmp);
+        flock(s->db_fd, LOCK_UN);
+        return r;
+}
+
+int meta_get_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
+                 uint64_t *ret)
+{
+        MDB_val k = { strlen(key), (void *) key }, v;
+        int r;
+
+        r = mdb_to_errno(mdb_get(txn, s->dbi_meta, &k, &v));
+        if (r < 0)
+                return r;
+        if (v.mv_size != sizeof(uint64_t))
+                return -EIO;
+        memcpy(ret, v.mv_data, sizeof(uint64_t));
+        return 0;
+}
+
+int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
+                 uint64_t val)
+{
+        MDB_val k = { strlen(key), (void *) key };
+        MDB_val v = { sizeof(val), &val };
+
+        return mdb_to_errno(mdb_put(txn, s->dbi_meta, &k, &v, 0));
+}
+
+int lease_get(struct dynid_store *s, MDB_txn *txn, const char *name,
+              struct lease_val *ret)
+{
+        MDB_val k = { strlen(name), (void *) name }, v;
+        int r;
+
+        r = mdb_to_errno(mdb_get(txn, s->dbi_lease, &k, &v));
+        if (r < 0)
+                return r;
+        if (v.mv_size != sizeof(*ret))
+                return -EIO;
+        memcpy(ret, v.mv_data, sizeof(*ret));
+        return 0;
+}
+
+void lease_fill(const char *name, size_t len, const struct lease_val *v,
+                struct dynid_lease *ret)
+{
+        *ret = (struct dynid_lease) {
+                .base = v->base,
+                .size = v->size,
+                .created = v->created,
+                .last_used = v->last_used,
+        };
+        if (len > DYNID_NAME_MAX)
+                len = DYNID_NAME_MAX;
+        memcpy(ret->name, name, len);
+        ret->name[len] = 0;
+}
+
+int dynid_lease_find(struct dynid_store *s, const char *name,
+                     struct dynid_lease *ret)
+{
+        struct lease_val v;
+        MDB_txn *txn;
+        int r;
+
+        if (dynid_name_check(name, NULL) < 0)
+                return -ENOENT;
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = lease_get(s, txn, name, &v);
+        mdb_txn_abort(txn);
+        if (r < 0)
+                return r;
+        lease_fill(name, strlen(name), &v, ret);
+        return 0;
+}
+
+int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
+                        struct dynid_lease *ret)
+{
+        MDB_val k = { sizeof(id), &id }, v;
+        struct lease_val lv;
+        MDB_cursor *c;
+        MDB_txn *txn;
+        int r;
+
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_cursor_open(txn, s->dbi_block, &c));
+        if (r < 0)
+                goto out;
+
+        /* The block holding @id is the one with the largest base <= id. */
+        r = mdb_to_errno(mdb_cursor_get(c, &k, &v, MDB_SET_RANGE));
+        if (r == -ENOENT || (r >= 0 && *(uint32_t *) k.mv_data != id))
+                r = mdb_to_errno(mdb_cursor_get(c, &k, &v,
+                                                r == -ENOENT ? MDB_LAST
+                                                             : MDB_PREV));
+        mdb_cursor_close(c);
+        if (r < 0)
+                goto out;
+        if (v.mv_size == 0 || v.mv_size > DYNID_NAME_MAX) {
+                r = -EIO;
+                goto out;
+        }
+
+        {
+                char name[DYNID_NAME_MAX + 1];
+
+                memcpy(name, v.mv_data, v.mv_size);
+                name[v.mv_size] = 0;
+                r = lease_get(s, txn, name, &lv);
+                if (r >= 0 && (id < lv.base || id - lv.base >= lv.size))
+                        r = -ENOENT;
+                if (r >= 0)
+                        lease_fill(name, v.mv_size, &lv, ret);
+        }
+out:
+        mdb_txn_abort(txn);
+        return r < 0 ? r : 0;
+}
+
+int dynid_lease_list(struct dynid_store *s, struct dynid_lease **ret,
+                     size_t *n)
+{
+        struct dynid_lease *list = NULL;
+        MDB_val k, v;
+        MDB_cursor *c;
+        MDB_txn *txn;
+        size_t count = 0;
+        int r, op;
+
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_cursor_open(txn, s->dbi_block, &c));
+        if (r < 0)
+                goto out;
+
+        for (op = MDB_FIRST;; op = MDB_NEXT) {
+                struct dynid_lease *nl;
+                struct lease_val lv;
+                char name[DYNID_NAME_MAX + 1];
+
+                r = mdb_to_errno(mdb_cursor_get(c, &k, &v, op));
+                if (r == -ENOENT) {
+                        r = 0;
+                        break;
+                }
+                if (r >= 0 && (v.mv_size == 0 || v.mv_size > DYNID_NAME_MAX))
+                        r = -EIO;
+                if (r < 0)
+                        break;
+                memcpy(name, v.mv_data, v.mv_size);
+                name[v.mv_size] = 0;
+                r = lease_get(s, txn, name, &lv);
+                if (r < 0) {
+                        r = -EIO;       /* the indexes disagree */
+                        break;
+                }
+                nl = reallocarray(list, count + 1, sizeof(*list));
+                if (!nl) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = nl;
+                lease_fill(name, v.mv_size, &lv, &list[count++]);
+        }
+        mdb_cursor_close(c);
+out:
+        mdb_txn_abort(txn);
+        if (r < 0) {
+                free(list);
+                return r;
+        }
+        *ret = list;
+        *n = count;
+        return 0;
+}
+
+static int64_t mtime_of(const char *path)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -1;
+        return st.st_mtime;
+}
+
+int dynid_store_status(struct dynid_store *s, struct dynid_status *ret)
+{
+        struct dynid_status st = {
+                .slots = dynid_pool_slots(&s->cfg),
+                .snapshot_mtime = mtime_of(s->snapshot_path),
+        };
+        char *data = path_join(s->db_path, "data.mdb");
+        MDB_stat mst;
+        MDB_txn *txn;
+        int r;
+
+        if (!data)
+                return -ENOMEM;
+        st.db_mtime = mtime_of(data);
+        free(data);
+
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = mdb_to_errno(mdb_stat(txn, s->dbi_lease, &mst));
+        if (r >= 0) {
+                st.used = mst.ms_entries;
+                r = meta_get_u64(s, txn, "generation", &st.generation);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        mdb_txn_abort(txn);
+        if (r < 0)
+                return r;
+
+        r = snapshot_generation(s, &st.snapshot_generation);
+        if (r < 0 && r != -ENOENT)
+                st.snapshot_generation = 0;
+        *ret = st;
+        return 0;
+}
