@@ -1,0 +1,104 @@
+# Shared by the test scripts: skipping, and the private sandbox that every
+# root test runs in. Nothing here changes the host: /etc, /var/lib and
+# glibc's NSS directory are overlaid inside a private mount namespace, and
+# the overlays vanish with it.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+
+# Under CI=true a skip is a failure (exit 1); elsewhere it is exit 77.
+skip() {
+        echo "SKIP: $*" >&2
+        if [ "${CI:-}" = true ]; then
+                echo "CI=true: a skipped test counts as a failure" >&2
+                exit 1
+        fi
+        exit 77
+}
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+        if [ "$2" != "$3" ]; then
+                printf 'FAIL: %s\n  expected: %s\n  actual:   %s\n' \
+                        "$1" "$2" "$3" >&2
+                exit 1
+        fi
+        echo "ok: $1"
+}
+
+# The directory glibc loads NSS modules from.
+glibc_nssdir() {
+        for d in "/usr/lib/$(cc -print-multiarch 2>/dev/null)" /usr/lib64 \
+                 /usr/lib; do
+                if [ -e "$d/libnss_files.so.2" ]; then
+                        echo "$d"
+                        return
+                fi
+        done
+        return 1
+}
+
+# Re-executes the calling script inside a private mount namespace with the
+# sandbox set up; returns only inside it.
+enter_sandbox() {
+        if [ -n "${DYNID_SANDBOX:-}" ]; then
+                setup_sandbox
+                return
+        fi
+        [ "$(id -u)" = 0 ] || skip "needs root (a private mount namespace)"
+        command -v unshare >/dev/null || skip "needs unshare(1)"
+        DYNID_SANDBOX=$(mktemp -d /tmp/dynid-sandbox.XXXXXX) || exit 1
+        export DYNID_SANDBOX
+        unshare -m --propagation private "${SHELL_FOR_TESTS:-/bin/sh}" \
+                "$0" "$@"
+        rc=$?
+        rmdir "$DYNID_SANDBOX" 2>/dev/null
+        exit "$rc"
+}
+
+overlay() {
+        mkdir -p "$DYNID_SANDBOX/u$1" "$DYNID_SANDBOX/w$1"
+        mount -t overlay overlay \
+                -o "lowerdir=$1,upperdir=$DYNID_SANDBOX/u$1,workdir=$DYNID_SANDBOX/w$1" \
+                "$1" || fail "cannot overlay $1"
+}
+
+setup_sandbox() {
+        nssdir=$(glibc_nssdir) || fail "cannot find glibc's NSS directory"
+        mount -t tmpfs -o mode=0755 tmpfs "$DYNID_SANDBOX" ||
+                fail "cannot mount a tmpfs on $DYNID_SANDBOX"
+        overlay /etc
+        overlay /var/lib
+        overlay "$nssdir"
+
+        rm -rf /etc/dynid /var/lib/dynid
+        install -m 0644 "$top_builddir/.libs/libnss_dynid.so.2" "$nssdir/" ||
+                fail "the NSS module is not built"
+        sed -i -E 's/^(passwd|group):.*/& dynid/' /etc/nsswitch.conf
+        grep -q '^passwd:.* dynid$' /etc/nsswitch.conf ||
+                echo 'passwd: files dynid' >>/etc/nsswitch.conf
+        grep -q '^group:.* dynid$' /etc/nsswitch.conf ||
+                echo 'group: files dynid' >>/etc/nsswitch.conf
+
+        if [ -n "${ASAN_PRELOAD:-}" ]; then
+                # Our module is built with ASan; the programs that load it
+                # (getent, id, ls) are not, so the runtime comes first.
+                LD_PRELOAD=$ASAN_PRELOAD
+                ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+                export LD_PRELOAD ASAN_OPTIONS
+        fi
+
+        DYNIDCTL="$top_builddir/dynidctl"
+        WORK=$DYNID_SANDBOX/work
+        mkdir -p "$WORK"
+}
+
+# Runs a command as nobody, with no supplementary groups.
+as_nobody() {
+        setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
