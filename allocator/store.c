@@ -59,18 +59,38 @@ static char *path_join(const char *a, const char *b)
 
 /* The database directory must be ours and private: it holds the lock file
  * that every LMDB reader writes to. */
+/* Creates @path with exactly @mode, whatever the umask; fine if it exists. */
+static int make_dir(const char *path, mode_t mode)
+{
+        if (mkdir(path, mode) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        return chmod(path, mode) < 0 ? -errno : 0;
+}
+
+/* The database directory must be ours and private: it holds the lock file
+ * that every LMDB reader writes to. */
 static int open_db_dir(struct dynid_store *s, struct dynid_err *err)
 {
         struct stat st;
+        int r;
 
         if (!s->read_only) {
-                if (mkdir(s->state_dir, 0755) < 0 && errno != EEXIST)
+                r = make_dir(s->state_dir, 0755);
+                if (r >= 0)
+                        r = make_dir(s->db_path, 0700);
+                if (r < 0) {
+                        errno = -r;
                         goto fail;
-                if (mkdir(s->db_path, 0700) < 0 && errno != EEXIST)
-                        goto fail;
+                }
         }
         s->db_fd = open(s->db_path,
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s->db_fd < 0 && errno == ENOENT && s->read_only) {
+                /* A fresh host: reading means an empty store, which
+                 * creating it (and an empty snapshot) gives. */
+                s->read_only = false;
+                return open_db_dir(s, err);
+        }
         if (s->db_fd < 0)
                 goto fail;
         if (fstat(s->db_fd, &st) < 0)
@@ -228,6 +248,16 @@ int dynid_store_open(const struct dynid_config *cfg,
         r = open_dbis(s, err);
         if (r < 0)
                 goto fail;
+        /* Without a snapshot NSS answers "unavailable": repair that now. */
+        if (!s->read_only && access(s->snapshot_path, F_OK) < 0 &&
+            errno == ENOENT) {
+                r = dynid_publish(s);
+                if (r < 0) {
+                        set_errf(err, "%s: %s", s->snapshot_path,
+                                 strerror(-r));
+                        goto fail;
+                }
+        }
 
         *ret = s;
         return 0;
@@ -405,6 +435,7 @@ int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
 {
         MDB_val k = { sizeof(id), &id }, v;
         struct lease_val lv;
+        uint32_t found;
         MDB_cursor *c;
         MDB_txn *txn;
         int r;
@@ -418,7 +449,9 @@ int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
 
         /* The block holding @id is the one with the largest base <= id. */
         r = mdb_to_errno(mdb_cursor_get(c, &k, &v, MDB_SET_RANGE));
-        if (r == -ENOENT || (r >= 0 && *(uint32_t *) k.mv_data != id))
+        if (r >= 0)
+                memcpy(&found, k.mv_data, sizeof(found));
+        if (r == -ENOENT || (r >= 0 && found != id))
                 r = mdb_to_errno(mdb_cursor_get(c, &k, &v,
                                                 r == -ENOENT ? MDB_LAST
                                                              : MDB_PREV));
