@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -228,6 +229,20 @@ int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp)
         }
         *ret_tmp = tmp;
         return 0;
+}
+
+void snapshot_sweep(struct dynid_store *s)
+{
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(s->state_dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, ".nss.mdb.", 9) == 0)
+                        unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
 }
 
 void snapshot_discard(const char *tmp)

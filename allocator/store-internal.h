@@ -64,6 +64,9 @@ int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
 int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp);
 int snapshot_commit(struct dynid_store *s, const char *tmp);
 void snapshot_discard(const char *tmp);
+/* Removes temporary files that a writer killed while publishing left
+ * behind. Only with the writer lock held. */
+void snapshot_sweep(struct dynid_store *s);
 /* Generation recorded in the published snapshot. -ENOENT when missing. */
 int snapshot_generation(struct dynid_store *s, uint64_t *ret);
 /* Opens the published snapshot read-only, as the NSS module does. */

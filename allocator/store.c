@@ -310,6 +310,7 @@ int write_begin(struct dynid_store *s, MDB_txn **ret)
          * order, and LMDB's own writer lock ends with the commit. */
         if (flock(s->db_fd, LOCK_EX) < 0)
                 return -errno;
+        snapshot_sweep(s);
         r = mdb_to_errno(mdb_txn_begin(s->env, NULL, 0, ret));
         if (r < 0)
                 flock(s->db_fd, LOCK_UN);

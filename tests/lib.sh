@@ -76,7 +76,15 @@ setup_sandbox() {
         overlay /var/lib
         overlay "$nssdir"
 
-        rm -rf /etc/dynid /var/lib/dynid
+        # The compiled-in state directory: /var/lib/dynid, or below the
+        # prefix of a staged build (make distcheck).
+        STATE_DIR=${LOCALSTATEDIR:-/var}/lib/dynid
+        if [ "${STATE_DIR%/dynid}" != /var/lib ]; then
+                mkdir -p "${STATE_DIR%/dynid}"
+                mount -t tmpfs tmpfs "${STATE_DIR%/dynid}" ||
+                        fail "cannot mount a tmpfs on ${STATE_DIR%/dynid}"
+        fi
+        rm -rf /etc/dynid /var/lib/dynid "$STATE_DIR"
         install -m 0644 "$top_builddir/.libs/libnss_dynid.so.2" "$nssdir/" ||
                 fail "the NSS module is not built"
         sed -i -E 's/^(passwd|group):.*/& dynid/' /etc/nsswitch.conf
