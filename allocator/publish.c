@@ -90,20 +90,11 @@ static int copy_index(struct dynid_store *s, MDB_txn *in, MDB_txn *out,
                         r = 0;
                         break;
                 }
+                nv = by_base ? &v : &k;
+                if (r >= 0)
+                        r = lease_get_val(s, in, nv, name, &lv);
                 if (r < 0)
                         break;
-                nv = by_base ? &v : &k;
-                if (nv->mv_size == 0 || nv->mv_size > DYNID_NAME_MAX) {
-                        r = -EIO;
-                        break;
-                }
-                memcpy(name, nv->mv_data, nv->mv_size);
-                name[nv->mv_size] = 0;
-                r = lease_get(s, in, name, &lv);
-                if (r < 0) {
-                        r = -EIO;
-                        break;
-                }
                 if (by_base) {
                         snap_base_key(lv.base, key);
                         r = put_record(s, out, dbi_out, key, 5, name, &lv);

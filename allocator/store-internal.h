@@ -52,6 +52,11 @@ int read_begin(struct dynid_store *s, MDB_txn **ret);
 
 int lease_get(struct dynid_store *s, MDB_txn *txn, const char *name,
               struct lease_val *ret);
+/* The lease named by the LMDB value @name (an index entry); its name is
+ * copied to @buf. An entry that names no lease is -EIO: the indexes
+ * disagree. */
+int lease_get_val(struct dynid_store *s, MDB_txn *txn, const MDB_val *name,
+                  char buf[DYNID_NAME_MAX + 1], struct lease_val *ret);
 void lease_fill(const char *name, size_t len, const struct lease_val *v,
                 struct dynid_lease *ret);
 

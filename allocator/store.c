@@ -396,6 +396,19 @@ int lease_get(struct dynid_store *s, MDB_txn *txn, const char *name,
         return 0;
 }
 
+int lease_get_val(struct dynid_store *s, MDB_txn *txn, const MDB_val *name,
+                  char buf[DYNID_NAME_MAX + 1], struct lease_val *ret)
+{
+        int r;
+
+        if (name->mv_size == 0 || name->mv_size > DYNID_NAME_MAX)
+                return -EIO;
+        memcpy(buf, name->mv_data, name->mv_size);
+        buf[name->mv_size] = 0;
+        r = lease_get(s, txn, buf, ret);
+        return r == -ENOENT ? -EIO : r;
+}
+
 void lease_fill(const char *name, size_t len, const struct lease_val *v,
                 struct dynid_lease *ret)
 {
@@ -435,6 +448,7 @@ int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
                         struct dynid_lease *ret)
 {
         MDB_val k = { sizeof(id), &id }, v;
+        char name[DYNID_NAME_MAX + 1];
         struct lease_val lv;
         uint32_t found;
         MDB_cursor *c;
@@ -457,24 +471,12 @@ int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
                                                 r == -ENOENT ? MDB_LAST
                                                              : MDB_PREV));
         mdb_cursor_close(c);
-        if (r < 0)
-                goto out;
-        if (v.mv_size == 0 || v.mv_size > DYNID_NAME_MAX) {
-                r = -EIO;
-                goto out;
-        }
-
-        {
-                char name[DYNID_NAME_MAX + 1];
-
-                memcpy(name, v.mv_data, v.mv_size);
-                name[v.mv_size] = 0;
-                r = lease_get(s, txn, name, &lv);
-                if (r >= 0 && (id < lv.base || id - lv.base >= lv.size))
-                        r = -ENOENT;
-                if (r >= 0)
-                        lease_fill(name, v.mv_size, &lv, ret);
-        }
+        if (r >= 0)
+                r = lease_get_val(s, txn, &v, name, &lv);
+        if (r >= 0 && (id < lv.base || id - lv.base >= lv.size))
+                r = -ENOENT;
+        if (r >= 0)
+                lease_fill(name, v.mv_size, &lv, ret);
 out:
         mdb_txn_abort(txn);
         return r < 0 ? r : 0;
@@ -507,17 +509,10 @@ int dynid_lease_list(struct dynid_store *s, struct dynid_lease **ret,
                         r = 0;
                         break;
                 }
-                if (r >= 0 && (v.mv_size == 0 || v.mv_size > DYNID_NAME_MAX))
-                        r = -EIO;
+                if (r >= 0)
+                        r = lease_get_val(s, txn, &v, name, &lv);
                 if (r < 0)
                         break;
-                memcpy(name, v.mv_data, v.mv_size);
-                name[v.mv_size] = 0;
-                r = lease_get(s, txn, name, &lv);
-                if (r < 0) {
-                        r = -EIO;       /* the indexes disagree */
-                        break;
-                }
                 nl = reallocarray(list, count + 1, sizeof(*list));
                 if (!nl) {
                         r = -ENOMEM;
