@@ -69,6 +69,7 @@ static int scan_file(const char *etc_dir, const char *file, line_fn fn,
 struct pool_scan {
         const struct dynid_config *cfg;
         const char *file;
+        const char *path;
         struct dynid_err *err;
 };
 
@@ -91,7 +92,7 @@ static int id_line(char **f, size_t n, void *userdata)
                         continue;
                 set_errf(ps->err, "the pool %u-%u contains ID %llu of '%s' "
                          "in %s", ps->cfg->pool_first, ps->cfg->pool_last,
-                         (unsigned long long) id, f[0], ps->file);
+                         (unsigned long long) id, f[0], ps->path);
                 return -EEXIST;
         }
         return 0;
@@ -108,7 +109,7 @@ static int range_line(char **f, size_t n, void *userdata)
         set_errf(ps->err, "the pool %u-%u overlaps the range %llu-%llu of "
                  "'%s' in %s", ps->cfg->pool_first, ps->cfg->pool_last,
                  (unsigned long long) first,
-                 (unsigned long long) (first + count - 1), f[0], ps->file);
+                 (unsigned long long) (first + count - 1), f[0], ps->path);
         return -EEXIST;
 }
 
@@ -141,16 +142,15 @@ int dynid_pool_conflict(const struct dynid_config *cfg, const char *etc_dir,
         }
 
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                struct pool_scan ps = { cfg, files[i].file, err };
                 char path[4096];
+                struct pool_scan ps = { cfg, files[i].file, path, err };
                 int r;
 
+                snprintf(path, sizeof(path), "%s/%s", etc_dir, files[i].file);
                 r = scan_file(etc_dir, files[i].file, files[i].fn, &ps);
                 if (r == -EEXIST)
                         return r;
                 if (r < 0) {
-                        snprintf(path, sizeof(path), "%s/%s", etc_dir,
-                                 files[i].file);
                         set_errf(err, "%s: %s", path, strerror(-r));
                         return r;
                 }

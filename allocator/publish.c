@@ -283,7 +283,10 @@ int snapshot_open(const char *path, MDB_env **ret)
                                       MDB_NOSUBDIR, 0));
         if (r < 0) {
                 mdb_env_close(env);
-                return r;
+                /* An empty file has no header: LMDB takes it for a new
+                 * environment, tries to write one through the read-only
+                 * descriptor and fails with EBADF. It is damaged. */
+                return r == -EBADF ? -EBADMSG : r;
         }
         *ret = env;
         return 0;

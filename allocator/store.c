@@ -57,8 +57,6 @@ static char *path_join(const char *a, const char *b)
         return p;
 }
 
-/* The database directory must be ours and private: it holds the lock file
- * that every LMDB reader writes to. */
 /* Creates @path with exactly @mode, whatever the umask; fine if it exists. */
 static int make_dir(const char *path, mode_t mode)
 {

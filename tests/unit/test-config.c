@@ -459,10 +459,19 @@ static void assert_conflict(const struct dynid_config *cfg, const char *dir,
                             const char *want)
 {
         struct dynid_err err;
+        char expected[1024];
 
+        const char *hole = strstr(want, "%s");
+
+        /* @want names the file as "%s/FILE": the directory goes there. */
+        if (hole)
+                snprintf(expected, sizeof(expected), "%.*s%s%s",
+                         (int) (hole - want), want, dir, hole + 2);
+        else
+                snprintf(expected, sizeof(expected), "%s", want);
         memset(&err, 0, sizeof(err));
         assert_int_equal(dynid_pool_conflict(cfg, dir, &err), -EEXIST);
-        assert_string_equal(err.msg, want);
+        assert_string_equal(err.msg, expected);
 }
 
 static void test_conflict_none(void **state)
@@ -492,25 +501,25 @@ static void test_conflict_files(void **state)
                      "root:x:0:0:root:/root:/bin/bash\n"
                      "intruder:x:1879048200:100::/:/bin/sh\n", NULL);
         assert_conflict(&cfg, dir, "the pool 1879048192-2147352575 contains "
-                        "ID 1879048200 of 'intruder' in passwd");
+                        "ID 1879048200 of 'intruder' in %s/passwd");
         assert_int_equal(dynid_pool_conflict(&cfg, dir, NULL), -EEXIST);
 
         /* The primary group of a passwd entry counts too. */
         tmpdir_write(dir, "passwd", "gidonly:x:1000:2147352575::/:/bin/sh\n",
                      NULL);
         assert_conflict(&cfg, dir, "the pool 1879048192-2147352575 contains "
-                        "ID 2147352575 of 'gidonly' in passwd");
+                        "ID 2147352575 of 'gidonly' in %s/passwd");
 
         write_etc(dir);
         tmpdir_write(dir, "group", "root:x:0:\nsvc:x:1879048192:\n", NULL);
         assert_conflict(&cfg, dir, "the pool 1879048192-2147352575 contains "
-                        "ID 1879048192 of 'svc' in group");
+                        "ID 1879048192 of 'svc' in %s/group");
 
         write_etc(dir);
         tmpdir_write(dir, "subuid", "alice:100000:65536\n"
                      "bob:1879000000:100000\n", NULL);
         assert_conflict(&cfg, dir, "the pool 1879048192-2147352575 overlaps "
-                        "the range 1879000000-1879099999 of 'bob' in subuid");
+                        "the range 1879000000-1879099999 of 'bob' in %s/subuid");
 
         /* A range that ends right before the pool does not overlap. */
         tmpdir_write(dir, "subuid", "bob:1878982656:65536\n", NULL);
@@ -519,7 +528,7 @@ static void test_conflict_files(void **state)
         tmpdir_write(dir, "subgid", "carol:2147352575:1\n", NULL);
         assert_conflict(&cfg, dir, "the pool 1879048192-2147352575 overlaps "
                         "the range 2147352575-2147352575 of 'carol' in "
-                        "subgid");
+                        "%s/subgid");
         dynid_config_free(&cfg);
 }
 

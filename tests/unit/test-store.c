@@ -475,10 +475,13 @@ static void test_pool_conflict_refused(void **state)
 
         tmpdir_write(f->etc, "passwd",
                      "intruder:x:1879048200:100::/:/bin/sh\n", NULL);
+        char want[PATH_MAX + 128];
+
         store_open(f);
         assert_int_equal(add1(f, "web", NULL, &err), -EEXIST);
-        assert_string_equal(err.msg, "the pool 1879048192-2147352575 "
-                            "contains ID 1879048200 of 'intruder' in passwd");
+        snprintf(want, sizeof(want), "the pool 1879048192-2147352575 "
+                 "contains ID 1879048200 of 'intruder' in %s/passwd", f->etc);
+        assert_string_equal(err.msg, want);
         assert_true(generation(f) == 1);
 }
 
@@ -842,9 +845,10 @@ static void test_check_pool_conflict(void **state)
         tmpdir_write(f->etc, "subgid", "web:2108489728:10\n", NULL);
 
         assert_int_equal(dynid_check(f->s, collect, &rep), 2);
-        assert_string_equal(rep.msg[0], "the pool 1879048192-2147352575 "
-                            "overlaps the range 2108489728-2108489737 of "
-                            "'web' in subgid");
+        snprintf(want, sizeof(want), "the pool 1879048192-2147352575 "
+                 "overlaps the range 2108489728-2108489737 of 'web' in "
+                 "%s/subgid", f->etc);
+        assert_string_equal(rep.msg[0], want);
         snprintf(want, sizeof(want), "lease 'web': another source has the "
                  "name: cannot lease 'web': %s/passwd already has that name",
                  f->etc);
