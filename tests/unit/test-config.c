@@ -360,7 +360,7 @@ static void test_blanks_around_values(void **state)
 static void test_home_expansion(void **state)
 {
         struct dynid_config cfg;
-        char buf[64];
+        char buf[PATH_MAX];
 
         assert_int_equal(dynid_config_defaults(&cfg), 0);
         assert_int_equal(dynid_config_home(&cfg, "web", buf, sizeof(buf)),
