@@ -181,6 +181,35 @@ static int check_snapshot_content(struct checker *c, MDB_env *env,
         return 0;
 }
 
+/* @path must be of type @type, owned by us, with exactly @mode. */
+static void check_mode(struct checker *c, const char *path,
+                       const struct stat *st, mode_t type, mode_t mode)
+{
+        if ((st->st_mode & S_IFMT) == type && st->st_uid == geteuid() &&
+            (st->st_mode & 07777) == mode)
+                return;
+        problem(c, "%s: must be a %s owned by uid %u with mode %04o", path,
+                type == S_IFDIR ? "directory" : "regular file",
+                (unsigned) geteuid(), (unsigned) mode);
+}
+
+static void check_files(struct checker *c)
+{
+        struct dynid_store *s = c->s;
+        const char *files[] = { "data.mdb", "lock.mdb" };
+        struct stat st;
+        char path[4096];
+
+        /* Users must reach the snapshot; nobody else may write here. */
+        if (stat(s->state_dir, &st) >= 0)
+                check_mode(c, s->state_dir, &st, S_IFDIR, 0755);
+        for (size_t i = 0; i < 2; i++) {
+                snprintf(path, sizeof(path), "%s/%s", s->db_path, files[i]);
+                if (stat(path, &st) >= 0)
+                        check_mode(c, path, &st, S_IFREG, 0600);
+        }
+}
+
 static void check_snapshot(struct checker *c, struct dynid_lease *list,
                            size_t n)
 {
@@ -195,11 +224,7 @@ static void check_snapshot(struct checker *c, struct dynid_lease *list,
                         strerror(errno));
                 return;
         }
-        if (!S_ISREG(fst.st_mode) || fst.st_uid != geteuid() ||
-            (fst.st_mode & 07777) != 0644)
-                problem(c, "snapshot %s: must be a regular file owned by "
-                        "uid %u with mode 0644", s->snapshot_path,
-                        (unsigned) geteuid());
+        check_mode(c, s->snapshot_path, &fst, S_IFREG, 0644);
 
         r = dynid_store_status(s, &st);
         if (r >= 0)
@@ -251,6 +276,7 @@ int dynid_check(struct dynid_store *s, dynid_report_fn report,
 
         r = check_indexes(&c, list, n);
         if (r >= 0) {
+                check_files(&c);
                 check_snapshot(&c, list, n);
                 check_conflicts(&c, list, n);
         }

@@ -2,10 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dynid.h"
 #include "util.h"
@@ -13,9 +17,13 @@
 #define HOME_DEFAULT  LOCALSTATEDIR "/lib/dynid/home/%n"
 #define SHELL_DEFAULT "/usr/sbin/nologin"
 
+#define CONFIG_MAX 65536       /* bytes; a configuration is a few lines */
+
 struct parse_state {
         struct dynid_config *cfg;
-        FILE *f;
+        const char *data;       /* the whole file, NUL-free */
+        size_t pos;
+        size_t len;
         int line;               /* of the line inih read last */
         char why[256];          /* first problem, without file and line */
         int r;                  /* first error */
@@ -31,25 +39,90 @@ struct parse_state {
 static char *read_line(char *buf, int size, void *userdata)
 {
         struct parse_state *st = userdata;
-        char *s = fgets(buf, size, st->f);
-        size_t len;
-        int c;
+        const char *p = st->data + st->pos;
+        const char *nl = memchr(p, '\n', st->len - st->pos);
+        size_t len = nl ? (size_t) (nl - p) + 1 : st->len - st->pos;
 
-        if (!s)
+        if (len == 0)
                 return NULL;
+        st->pos += len;
         st->line++;
-        len = strlen(s);
-        if (len + 1 < (size_t) size || s[len - 1] == '\n')
-                return s;
-
-        /* The buffer is full: is there more than the newline? */
-        c = getc(st->f);
-        if (c == '\n' || c == EOF)
-                return s;
-        while (c != '\n' && c != EOF)
-                c = getc(st->f);
-        strcpy(buf, "[");
+        if (len > (size_t) size - 1 &&
+            !(nl && len == (size_t) size && size > 1)) {
+                strcpy(buf, "[");
+                return buf;
+        }
+        /* A line that fills the buffer but for its newline still fits. */
+        if (len > (size_t) size - 1)
+                len = size - 1;
+        memcpy(buf, p, len);
+        buf[len] = 0;
         return buf;
+}
+
+static int check_file(const char *path, const struct stat *st,
+                      struct dynid_err *err)
+{
+        if (!S_ISREG(st->st_mode)) {
+                set_errf(err, "%s: not a regular file", path);
+                return -EINVAL;
+        }
+        if (st->st_size > CONFIG_MAX) {
+                set_errf(err, "%s: larger than %d bytes", path, CONFIG_MAX);
+                return -EFBIG;
+        }
+        if ((st->st_uid != 0 && st->st_uid != geteuid()) ||
+            (st->st_mode & 022)) {
+                set_errf(err, "%s: must be owned by root and not writable "
+                         "by group or others", path);
+                return -EPERM;
+        }
+        return 0;
+}
+
+/*
+ * Reads the whole file: a regular file of at most CONFIG_MAX bytes, owned
+ * by root (or by us) and writable by nobody else, with no NUL byte.
+ */
+static int read_config(const char *path, char **ret, size_t *ret_len,
+                       struct dynid_err *err)
+{
+        struct stat st;
+        char *data = NULL;
+        ssize_t n;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        r = fstat(fd, &st) < 0 ? -errno : check_file(path, &st, err);
+        if (r >= 0 && !(data = malloc(st.st_size + 1)))
+                r = -ENOMEM;
+        if (r >= 0) {
+                n = read(fd, data, st.st_size + 1);
+                if (n < 0)
+                        r = -errno;
+                else if (n > st.st_size)
+                        r = -EAGAIN;    /* it grew while we read it */
+                else
+                        *ret_len = n;
+        }
+        close(fd);
+        if (r >= 0 && memchr(data, 0, *ret_len)) {
+                const char *nul = memchr(data, 0, *ret_len);
+                int line = 1;
+
+                for (const char *p = data; p < nul; p++)
+                        line += *p == '\n';
+                set_errf(err, "%s:%d: contains a NUL byte", path, line);
+                r = -EINVAL;
+        }
+        if (r < 0) {
+                free(data);
+                return r;
+        }
+        *ret = data;
+        return 0;
 }
 
 int dynid_config_defaults(struct dynid_config *cfg)
@@ -94,13 +167,19 @@ static int parse_range(const char *v, uint32_t *first, uint32_t *last)
         return 0;
 }
 
+/* Paths end up in passwd lines: printable ASCII, no blank, no ':'. */
+static bool path_char_ok(char c)
+{
+        return c > 0x20 && c < 0x7f && c != ':';
+}
+
 /* A template may use "%n" (the name) and "%%"; nothing else. */
 static int check_home(const char *v)
 {
         if (v[0] != '/')
                 return -EINVAL;
         for (const char *p = v; *p; p++) {
-                if (*p == ':' || *p == '\n')
+                if (!path_char_ok(*p))
                         return -EINVAL;
                 if (*p != '%')
                         continue;
@@ -113,8 +192,11 @@ static int check_home(const char *v)
 
 static int check_shell(const char *v)
 {
-        if (v[0] != '/' || strpbrk(v, ":\n"))
+        if (v[0] != '/' || v[1] == 0)
                 return -EINVAL;
+        for (const char *p = v; *p; p++)
+                if (!path_char_ok(*p))
+                        return -EINVAL;
         return 0;
 }
 
@@ -214,28 +296,26 @@ int dynid_config_load(const char *path, bool optional,
                       struct dynid_config *cfg, struct dynid_err *err)
 {
         struct parse_state st = { .cfg = cfg };
-        FILE *f;
+        char *data = NULL;
         int line, r;
 
         r = dynid_config_defaults(cfg);
         if (r < 0)
                 return r;
 
-        f = fopen(path, "re");
-        if (!f) {
-                r = -errno;
-                if (r == -ENOENT && optional)
-                        return 0;
+        r = read_config(path, &data, &st.len, err);
+        if (r == -ENOENT && optional)
+                return 0;
+        if (r < 0) {
                 dynid_config_free(cfg);
-                if (err)
-                        snprintf(err->msg, sizeof(err->msg), "%s: %s",
-                                 path, strerror(-r));
-                return r;
+                if (err && r != -EINVAL && r != -EFBIG && r != -EPERM)
+                        set_errf(err, "%s: %s", path, strerror(-r));
+                return r == -EFBIG ? -EINVAL : r;
         }
 
-        st.f = f;
+        st.data = data;
         line = ini_parse_stream(read_line, &st, handler, &st);
-        fclose(f);
+        free(data);
         if (line == 0 && st.r == 0)
                 return 0;
         /* inih reports its first error; ours may come later in the file. */

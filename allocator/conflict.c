@@ -135,9 +135,11 @@ int dynid_pool_conflict(const struct dynid_config *cfg, const char *etc_dir,
                         return -EEXIST;
                 }
         if (cfg->pool_last >= DYNID_FOREIGN_BASE) {
-                set_errf(err, "the pool %u-%u overlaps the foreign range "
-                         "from %u, where storage keeps its canonical owners",
-                         cfg->pool_first, cfg->pool_last, DYNID_FOREIGN_BASE);
+                set_errf(err, "the pool %u-%u goes beyond %u: the foreign "
+                         "range, where storage keeps its canonical owners, "
+                         "starts at %u, and IDs from 2^31 up are not leased",
+                         cfg->pool_first, cfg->pool_last,
+                         DYNID_FOREIGN_BASE - 1, DYNID_FOREIGN_BASE);
                 return -EEXIST;
         }
 
@@ -163,22 +165,31 @@ static int name_line(char **f, size_t n, void *userdata)
         return strcmp(f[0], userdata) == 0 ? -EEXIST : 0;
 }
 
-/* Did another NSS source answer? Our own module (a snapshot that is not
- * yet republished) answers only with IDs from the pool. */
-static bool nss_has_name(struct dynid_store *s, const char *name,
-                         const char **db)
+/* Is the passwd entry of @id one of ours? Only our services carry our
+ * GECOS prefix; a snapshot not yet republished may still answer. */
+static bool nss_id_is_ours(uint32_t id)
+{
+        char buf[16384];
+        struct passwd pw, *pwp = NULL;
+
+        return getpwuid_r(id, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
+               strncmp(pw.pw_gecos, GECOS_PREFIX, strlen(GECOS_PREFIX)) == 0;
+}
+
+/* Does another NSS source resolve @name? */
+static bool nss_has_name(const char *name, const char **db)
 {
         char buf[16384];
         struct passwd pw, *pwp = NULL;
         struct group gr, *grp = NULL;
 
         if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
-            !pool_contains(&s->cfg, pw.pw_uid)) {
+            !nss_id_is_ours(pw.pw_uid)) {
                 *db = "passwd";
                 return true;
         }
         if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) == 0 && grp &&
-            !pool_contains(&s->cfg, gr.gr_gid)) {
+            !nss_id_is_ours(gr.gr_gid)) {
                 *db = "group";
                 return true;
         }
@@ -203,7 +214,7 @@ int name_conflict(struct dynid_store *s, const char *name,
                 if (r < 0)
                         return r;
         }
-        if (!s->no_nss && nss_has_name(s, name, &db)) {
+        if (!s->no_nss && nss_has_name(name, &db)) {
                 set_errf(err, "cannot lease '%s': the %s database already "
                          "resolves that name", name, db);
                 return -EINVAL;
@@ -216,18 +227,9 @@ bool base_conflict(struct dynid_store *s, uint32_t base)
         char buf[16384];
         struct passwd pw, *pwp = NULL;
         struct group gr, *grp = NULL;
-        bool ours = false;
 
-        if (s->no_nss)
+        if (s->no_nss || nss_id_is_ours(base))
                 return false;
-        if (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
-                if (strncmp(pw.pw_gecos, GECOS_PREFIX,
-                            strlen(GECOS_PREFIX)) != 0)
-                        return true;
-                ours = true;
-        }
-        if (getgrgid_r(base, &gr, buf, sizeof(buf), &grp) == 0 && grp &&
-            !ours)
-                return true;
-        return false;
+        return (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) ||
+               (getgrgid_r(base, &gr, buf, sizeof(buf), &grp) == 0 && grp);
 }

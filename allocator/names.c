@@ -8,11 +8,20 @@
 #include "dynid.h"
 #include "util.h"
 
+/* The message shows at most 64 bytes of the name, with anything that is
+ * not printable ASCII as '?', so that it stays one line. */
 static void set_err(struct dynid_err *err, const char *name, const char *why)
 {
-        if (err)
-                snprintf(err->msg, sizeof(err->msg),
-                         "invalid service name '%.64s': %s", name, why);
+        char shown[65];
+        size_t i;
+
+        if (!err)
+                return;
+        for (i = 0; i < sizeof(shown) - 1 && name[i]; i++)
+                shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+        shown[i] = 0;
+        snprintf(err->msg, sizeof(err->msg), "invalid service name '%s': %s",
+                 shown, why);
 }
 
 int dynid_name_check(const char *name, struct dynid_err *err)

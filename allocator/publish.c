@@ -292,7 +292,7 @@ int snapshot_open(const char *path, MDB_env **ret)
         return 0;
 }
 
-int snapshot_generation(struct dynid_store *s, uint64_t *ret)
+int snapshot_read_meta(const char *path, struct snap_meta *ret)
 {
         char mkey = SNAP_KEY_META;
         MDB_val k = { 1, &mkey }, v;
@@ -302,7 +302,7 @@ int snapshot_generation(struct dynid_store *s, uint64_t *ret)
         MDB_dbi dbi;
         int r;
 
-        r = snapshot_open(s->snapshot_path, &env);
+        r = snapshot_open(path, &env);
         if (r < 0)
                 return r;
         r = mdb_to_errno(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
@@ -317,6 +317,6 @@ int snapshot_generation(struct dynid_store *s, uint64_t *ret)
         mdb_env_close(env);
         if (r < 0)
                 return r == -ENOENT ? -EBADMSG : r;
-        *ret = m.generation;
+        *ret = m;
         return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "dynid.h"
 #include "record.h"
+#include "util.h"
 
 /* Every service's GECOS field starts with this: it tells our own answers
  * from those of other sources. */
@@ -37,8 +38,6 @@ struct lease_val {
 /* LMDB result -> 0 or -errno (STYLE.md: translated once, here). */
 int mdb_to_errno(int rc);
 
-void set_errf(struct dynid_err *err, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
 
 /*
  * A write: takes the writer lock, begins a write transaction. write_end()
@@ -72,8 +71,9 @@ void snapshot_discard(const char *tmp);
 /* Removes temporary files that a writer killed while publishing left
  * behind. Only with the writer lock held. */
 void snapshot_sweep(struct dynid_store *s);
-/* Generation recorded in the published snapshot. -ENOENT when missing. */
-int snapshot_generation(struct dynid_store *s, uint64_t *ret);
+/* The meta record of the snapshot at @path. -ENOENT when there is none,
+ * -EBADMSG (or another -errno) when it cannot be read. */
+int snapshot_read_meta(const char *path, struct snap_meta *ret);
 /* Opens the published snapshot read-only, as the NSS module does. */
 int snapshot_open(const char *path, MDB_env **ret);
 /* Expected record of a lease, strings in @buf. Returns 0 or -ERANGE. */

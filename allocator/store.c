@@ -37,17 +37,6 @@ int mdb_to_errno(int rc)
         }
 }
 
-void set_errf(struct dynid_err *err, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!err)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-}
-
 static char *path_join(const char *a, const char *b)
 {
         char *p;
@@ -98,10 +87,35 @@ static int open_db_dir(struct dynid_store *s, struct dynid_err *err)
                          "with mode 0700", s->db_path, (unsigned) geteuid());
                 return -EPERM;
         }
+        /* Whoever may write the state directory may swap the snapshot:
+         * refuse to publish into it. */
+        if (!s->read_only && stat(s->state_dir, &st) >= 0 &&
+            (st.st_uid != geteuid() || (st.st_mode & 022))) {
+                set_errf(err, "%s: must be owned by uid %u and not writable "
+                         "by group or others", s->state_dir,
+                         (unsigned) geteuid());
+                return -EPERM;
+        }
         return 0;
 fail:
         set_errf(err, "%s: %s", s->db_path, strerror(errno));
         return -errno;
+}
+
+/*
+ * A new, empty database next to a snapshot that still lists leases means
+ * the database was lost: publishing would silently drop every lease.
+ */
+static int refuse_lost_database(struct dynid_store *s, struct dynid_err *err)
+{
+        struct snap_meta m;
+
+        if (snapshot_read_meta(s->snapshot_path, &m) < 0 || m.count == 0)
+                return 0;
+        set_errf(err, "%s is empty but %s lists %u lease(s): restore the "
+                 "database from a backup, or remove the snapshot to start "
+                 "with no lease", s->db_path, s->snapshot_path, m.count);
+        return -EEXIST;
 }
 
 static int open_dbis(struct dynid_store *s, struct dynid_err *err)
@@ -132,8 +146,10 @@ static int open_dbis(struct dynid_store *s, struct dynid_err *err)
 
         r = meta_get_u64(s, txn, "version", &version);
         if (r == -ENOENT && !s->read_only) {
+                r = refuse_lost_database(s, err);
                 version = DB_VERSION;
-                r = meta_put_u64(s, txn, "version", version);
+                if (r >= 0)
+                        r = meta_put_u64(s, txn, "version", version);
         }
         if (r < 0)
                 goto abort;
@@ -181,7 +197,7 @@ static int open_env(struct dynid_store *s, size_t map_size,
                     struct dynid_err *err)
 {
         unsigned fl = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0);
-        int r;
+        int fd, r;
 
         r = mdb_to_errno(mdb_env_create(&s->env));
         if (r < 0)
@@ -191,6 +207,13 @@ static int open_env(struct dynid_store *s, size_t map_size,
                 r = mdb_to_errno(mdb_env_set_mapsize(s->env, map_size));
         if (r >= 0)
                 r = mdb_to_errno(mdb_env_open(s->env, s->db_path, fl, 0600));
+        if (r >= 0 && (mdb_env_get_fd(s->env, &fd) != 0 || fd <= 2)) {
+                /* Whatever the caller prints to stderr would land in the
+                 * database. */
+                set_errf(err, "%s: standard input, output and error must be "
+                         "open", s->db_path);
+                return -EBADF;
+        }
         if (r < 0) {
                 set_errf(err, "%s: %s", s->db_path,
                          r == -EIO ? "damaged database" : strerror(-r));
@@ -209,6 +232,23 @@ static int copy_config(struct dynid_config *dst, const struct dynid_config *src)
                 return -ENOMEM;
         }
         return 0;
+}
+
+static bool snapshot_current(struct dynid_store *s)
+{
+        struct snap_meta m;
+        uint64_t g = 0;
+        MDB_txn *txn;
+        int r;
+
+        if (snapshot_read_meta(s->snapshot_path, &m) < 0)
+                return false;
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return false;
+        r = meta_get_u64(s, txn, "generation", &g);
+        mdb_txn_abort(txn);
+        return r >= 0 && g == m.generation;
 }
 
 int dynid_store_open(const struct dynid_config *cfg,
@@ -246,9 +286,9 @@ int dynid_store_open(const struct dynid_config *cfg,
         r = open_dbis(s, err);
         if (r < 0)
                 goto fail;
-        /* Without a snapshot NSS answers "unavailable": repair that now. */
-        if (!s->read_only && access(s->snapshot_path, F_OK) < 0 &&
-            errno == ENOENT) {
+        /* A snapshot that is missing, unreadable or behind the database
+         * (a writer killed between commit and rename) is published anew. */
+        if (!s->read_only && !snapshot_current(s)) {
                 r = dynid_publish(s);
                 if (r < 0) {
                         set_errf(err, "%s: %s", s->snapshot_path,
@@ -547,6 +587,7 @@ int dynid_store_status(struct dynid_store *s, struct dynid_status *ret)
                 .snapshot_mtime = mtime_of(s->snapshot_path),
         };
         char *data = path_join(s->db_path, "data.mdb");
+        struct snap_meta m;
         MDB_stat mst;
         MDB_txn *txn;
         int r;
@@ -570,9 +611,8 @@ int dynid_store_status(struct dynid_store *s, struct dynid_status *ret)
         if (r < 0)
                 return r;
 
-        r = snapshot_generation(s, &st.snapshot_generation);
-        if (r < 0 && r != -ENOENT)
-                st.snapshot_generation = 0;
+        if (snapshot_read_meta(s->snapshot_path, &m) >= 0)
+                st.snapshot_generation = m.generation;
         *ret = st;
         return 0;
 }

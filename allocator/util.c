@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -20,4 +22,15 @@ int parse_u64(const char *s, uint64_t *ret)
         }
         *ret = v;
         return 0;
+}
+
+void set_errf(struct dynid_err *err, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!err)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
 }

@@ -164,8 +164,13 @@ static int snap_acquire(void)
         int r;
 
         pthread_once(&snap_once, snap_init);
-        if (stat(SNAPSHOT_PATH, &st) < 0) {
-                r = -errno;
+        r = stat(SNAPSHOT_PATH, &st) < 0 ? -errno : 0;
+        /* Only root's own regular file: a FIFO would block, and a file
+         * that others may write could change under the mapping. */
+        if (r == 0 && (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+                       (st.st_mode & 022)))
+                r = -EBADMSG;
+        if (r < 0) {
                 pthread_rwlock_wrlock(&snap_lock);
                 snap_close();
                 pthread_rwlock_unlock(&snap_lock);
@@ -221,26 +226,35 @@ static int find_by_id(MDB_txn *txn, uint32_t id, struct answer *ret)
         unsigned char key[5];
         int r;
 
-        snap_base_key(id - id % snap.block_size, key);
+        uint32_t base = id - id % snap.block_size;
+
+        snap_base_key(base, key);
         r = get_record(txn, key, sizeof(key), &ret->rec);
         if (r < 0)
                 return r;
-        if (id < ret->rec.base || id - ret->rec.base >= ret->rec.size)
+        if (ret->rec.base != base)
+                return -EBADMSG;
+        if (id - base >= ret->rec.size)
                 return -ENOENT;
         ret->k = id - ret->rec.base;
         return 0;
 }
 
-static int find_service(MDB_txn *txn, const char *name, struct snap_record *r)
+static int find_service(MDB_txn *txn, const char *name,
+                        struct snap_record *rec)
 {
         unsigned char key[1 + DYNID_NAME_MAX];
         size_t len = strlen(name);
+        int r;
 
         if (len == 0 || len > DYNID_NAME_MAX)
                 return -ENOENT;
         key[0] = SNAP_KEY_NAME;
         memcpy(key + 1, name, len);
-        return get_record(txn, key, 1 + len, r);
+        r = get_record(txn, key, 1 + len, rec);
+        if (r >= 0 && strcmp(rec->name, name) != 0)
+                return -EBADMSG;
+        return r;
 }
 
 static int find_by_name(MDB_txn *txn, const char *name, struct answer *ret)
@@ -484,7 +498,16 @@ static int find_next_cb(MDB_txn *txn, const void *arg, struct answer *ret)
         if (r != 0)
                 return -EIO;
         ret->k = 0;
-        return snap_record_decode(v.mv_data, v.mv_size, &ret->rec);
+        r = snap_record_decode(v.mv_data, v.mv_size, &ret->rec);
+        if (r < 0)
+                return r;
+        /* The next call starts after this base: it must be the key's, or
+         * a damaged record could send enumeration round in a circle. */
+        snap_base_key(ret->rec.base, key);
+        if (memcmp(k.mv_data, key, sizeof(key)) != 0 ||
+            ret->rec.base < e->next)
+                return -EBADMSG;
+        return 0;
 }
 
 static enum nss_status enum_next(struct enumeration *e, enum which w,

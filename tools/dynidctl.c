@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -857,12 +858,32 @@ static int check_operands(const struct verb *v, const struct ctx *c)
         return 0;
 }
 
+/*
+ * With 0, 1 or 2 closed, the database would be opened on one of them and
+ * the next error message written into it: fill the gaps with /dev/null.
+ */
+static int open_std_fds(void)
+{
+        for (int fd = 0; fd <= 2; fd++) {
+                int n;
+
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (n != fd)
+                        return -1;
+        }
+        return 0;
+}
+
 int main(int argc, char *argv[])
 {
         struct ctx c = {};
         const struct verb *v;
         int r;
 
+        if (open_std_fds() < 0)
+                return EXIT_FAILURE;
         r = parse_options(argc, argv, NULL, options_global, &c);
         if (r != 0)
                 return finish(r < 0 ? EXIT_USAGE : EXIT_SUCCESS);

@@ -554,9 +554,10 @@ static void test_conflict_special(void **state)
 
         cfg.pool_first = 2000000000;
         cfg.pool_last = 2147352576;
-        assert_conflict(&cfg, dir, "the pool 2000000000-2147352576 overlaps "
-                        "the foreign range from 2147352576, where storage "
-                        "keeps its canonical owners");
+        assert_conflict(&cfg, dir, "the pool 2000000000-2147352576 goes "
+                        "beyond 2147352575: the foreign range, where storage "
+                        "keeps its canonical owners, starts at 2147352576, "
+                        "and IDs from 2^31 up are not leased");
 
         /* Right below the foreign range and right above 65535: fine. */
         cfg.pool_first = 65536;

@@ -42,8 +42,10 @@ static void test_invalid_names(void **state)
                            "letters, digits, '_' and '-' are allowed" },
                 { "w b", "invalid service name 'w b': only lowercase "
                          "letters, digits, '_' and '-' are allowed" },
-                { "wé", "invalid service name 'wé': only lowercase "
+                { "wé", "invalid service name 'w?" "?': only lowercase "
                         "letters, digits, '_' and '-' are allowed" },
+                { "a\nb", "invalid service name 'a?b': only lowercase "
+                          "letters, digits, '_' and '-' are allowed" },
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -792,8 +792,26 @@ static void test_check_snapshot_mode(void **state)
         assert_int_equal(chmod(f->snap, 0600), 0);
 
         assert_int_equal(dynid_check(f->s, collect, &rep), 1);
-        snprintf(want, sizeof(want), "snapshot %s: must be a regular file "
+        snprintf(want, sizeof(want), "%s: must be a regular file "
                  "owned by uid %u with mode 0644", f->snap,
+                 (unsigned) geteuid());
+        assert_string_equal(rep.msg[0], want);
+
+        /* The state directory and the database files too. */
+        assert_int_equal(chmod(f->snap, 0644), 0);
+        assert_int_equal(chmod(f->state, 0775), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 1);
+        snprintf(want, sizeof(want), "%s: must be a directory owned by uid "
+                 "%u with mode 0755", f->state, (unsigned) geteuid());
+        assert_string_equal(rep.msg[0], want);
+        assert_int_equal(chmod(f->state, 0755), 0);
+        snprintf(want, sizeof(want), "%s/db/lock.mdb", f->state);
+        assert_int_equal(chmod(want, 0666), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 1);
+        snprintf(want, sizeof(want), "%s/db/lock.mdb: must be a regular "
+                 "file owned by uid %u with mode 0600", f->state,
                  (unsigned) geteuid());
         assert_string_equal(rep.msg[0], want);
 }

@@ -21,6 +21,8 @@ static inline void tmpdir_make(char *buf)
 {
         strcpy(buf, "/tmp/dynid-test.XXXXXX");
         assert_non_null(mkdtemp(buf));
+        /* As a state directory must be: users reach the snapshot. */
+        assert_int_equal(chmod(buf, 0755), 0);
 }
 
 /* Writes @content into DIR/NAME, replacing the file; returns the path in
