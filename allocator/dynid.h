@@ -226,7 +226,8 @@ int dynid_check(struct dynid_store *s, dynid_report_fn report,
                 void *userdata);
 
 /*
- * dynid_gc() - reclaim leases idle for longer than idle_ttl at time @now.
+ * dynid_gc() - end the sessions whose process is gone, then reclaim leases
+ * idle for longer than idle_ttl at time @now.
  *
  * With @dry_run nothing changes. @report, when not NULL, is called once per
  * reclaimed (or, with @dry_run, reclaimable) lease.
@@ -242,6 +243,40 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
  * Returns 0 or -errno.
  */
 int dynid_publish(struct dynid_store *s);
+
+/* ---- storage (storage.c) ----------------------------------------------- */
+
+/*
+ * dynid_storage_open() - an O_PATH descriptor of STATE/storage/NAME,
+ * resolved without following any symlink and without leaving STATE.
+ * Returns 0; -ENOENT when there is no storage; -ELOOP for a symlink;
+ * -EPERM when STATE/storage is not ours; -EINVAL for an invalid name.
+ */
+int dynid_storage_open(struct dynid_store *s, const char *name, int *ret);
+
+/*
+ * dynid_storage_purge() - delete STATE/storage/NAME and all below it,
+ * following no symlink. A missing storage is not an error.
+ * Returns 0 or -errno.
+ */
+int dynid_storage_purge(struct dynid_store *s, const char *name);
+
+/* ---- sessions (session.c) ---------------------------------------------- */
+
+/*
+ * dynid_session_open() - record a session of lease @name led by @pid, with
+ * the process's start time and the boot ID, and mark the lease used now.
+ * Returns 0; -ENOENT when @name has no lease; -ESRCH when @pid is gone;
+ * other -errno.
+ */
+int dynid_session_open(struct dynid_store *s, const char *name, uint32_t pid,
+                       struct dynid_err *err);
+
+/*
+ * dynid_session_close() - end the session led by @pid.
+ * Returns 0; -ENOENT when there is none; other -errno.
+ */
+int dynid_session_close(struct dynid_store *s, uint32_t pid);
 
 /* ---- conflicts with other sources of IDs (conflict.c) ------------------ */
 

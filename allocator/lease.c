@@ -75,6 +75,12 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
         r = place(s, txn, name, &lv.base, err);
         if (r < 0)
                 return r;
+        r = storage_create(s, name);
+        if (r < 0) {
+                set_errf(err, "cannot create the storage of '%s': %s", name,
+                         strerror(-r));
+                return r;
+        }
 
         k = (MDB_val) { strlen(name), (void *) name };
         v = (MDB_val) { sizeof(lv), &lv };
@@ -158,8 +164,17 @@ static int remove_one(struct dynid_store *s, MDB_txn *txn, const char *name,
         }
         if (r < 0)
                 return r;
-        /* Sessions arrive with the PAM module; until then none is live. */
-        (void) force;
+        if (!force) {
+                uint32_t n;
+
+                r = session_count(s, txn, name, &n);
+                if (r < 0)
+                        return r;
+                if (n > 0) {
+                        set_errf(err, "'%s' has %u live session(s)", name, n);
+                        return -EBUSY;
+                }
+        }
 
         bk = (MDB_val) { sizeof(lv.base), &lv.base };
         r = mdb_to_errno(mdb_del(txn, s->dbi_block, &bk, NULL));
@@ -202,15 +217,16 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
 {
         struct dynid_lease *list = NULL;
         size_t n = 0, count = 0;
-        MDB_txn *txn = NULL;
+        MDB_txn *txn;
         int r;
 
-        if (s->cfg.idle_ttl == 0)
-                return 0;
-        r = dry_run ? 0 : write_begin(s, &txn);
+        r = dry_run ? read_begin(s, &txn) : write_begin(s, &txn);
         if (r < 0)
                 return r;
-        r = dynid_lease_list(s, &list, &n);
+        /* Sessions whose process is gone first: only live ones count. */
+        r = session_reap(s, txn, dry_run);
+        if (r >= 0 && s->cfg.idle_ttl > 0)
+                r = lease_list_txn(s, txn, &list, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const struct dynid_lease *l = &list[i];
 
@@ -224,7 +240,9 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
                 count++;
         }
         free(list);
-        if (txn)
+        if (dry_run)
+                mdb_txn_abort(txn);
+        else
                 r = write_end(s, txn, r);
         return r < 0 ? r : (int) count;
 }

@@ -25,6 +25,7 @@ struct dynid_store {
         MDB_dbi dbi_lease;              /* name -> struct lease_val */
         MDB_dbi dbi_block;              /* base (MDB_INTEGERKEY) -> name */
         MDB_dbi dbi_meta;               /* key -> value */
+        MDB_dbi dbi_session;            /* pid (MDB_INTEGERKEY) -> session */
 };
 
 /* The value of a lease in the database. */
@@ -59,6 +60,10 @@ int lease_get_val(struct dynid_store *s, MDB_txn *txn, const MDB_val *name,
 void lease_fill(const char *name, size_t len, const struct lease_val *v,
                 struct dynid_lease *ret);
 
+/* Every lease, ordered by base, as seen by @txn. */
+int lease_list_txn(struct dynid_store *s, MDB_txn *txn,
+                   struct dynid_lease **ret, size_t *n);
+
 int meta_get_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
                  uint64_t *ret);
 int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
@@ -80,6 +85,17 @@ int snapshot_open(const char *path, MDB_env **ret);
 int snapshot_record(struct dynid_store *s, const char *name,
                     const struct lease_val *v, char *buf, size_t size,
                     struct snap_record *ret);
+
+/* Storage (storage.c). */
+int storage_create(struct dynid_store *s, const char *name);
+
+/* Sessions (session.c). */
+struct session_val;
+bool session_alive(uint32_t pid, const struct session_val *sv);
+int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,
+                  uint32_t *ret);
+/* Ends the sessions whose process is gone; returns how many (or would). */
+int session_reap(struct dynid_store *s, MDB_txn *txn, bool dry_run);
 
 /* Conflicts (conflict.c). */
 int name_conflict(struct dynid_store *s, const char *name,

@@ -137,6 +137,10 @@ static int open_dbis(struct dynid_store *s, struct dynid_err *err)
                                               &s->dbi_block));
         if (r >= 0)
                 r = mdb_to_errno(mdb_dbi_open(txn, "meta", fl, &s->dbi_meta));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_dbi_open(txn, "session",
+                                              fl | MDB_INTEGERKEY,
+                                              &s->dbi_session));
         if (r == -ENOENT && s->read_only) {
                 set_errf(err, "%s: no lease database yet", s->db_path);
                 goto abort;
@@ -475,11 +479,12 @@ int dynid_lease_find(struct dynid_store *s, const char *name,
         if (r < 0)
                 return r;
         r = lease_get(s, txn, name, &v);
+        if (r >= 0) {
+                lease_fill(name, strlen(name), &v, ret);
+                r = session_count(s, txn, name, &ret->sessions);
+        }
         mdb_txn_abort(txn);
-        if (r < 0)
-                return r;
-        lease_fill(name, strlen(name), &v, ret);
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
@@ -513,30 +518,27 @@ int dynid_lease_find_id(struct dynid_store *s, uint32_t id,
                 r = lease_get_val(s, txn, &v, name, &lv);
         if (r >= 0 && (id < lv.base || id - lv.base >= lv.size))
                 r = -ENOENT;
-        if (r >= 0)
+        if (r >= 0) {
                 lease_fill(name, v.mv_size, &lv, ret);
+                r = session_count(s, txn, name, &ret->sessions);
+        }
 out:
         mdb_txn_abort(txn);
         return r < 0 ? r : 0;
 }
 
-int dynid_lease_list(struct dynid_store *s, struct dynid_lease **ret,
-                     size_t *n)
+int lease_list_txn(struct dynid_store *s, MDB_txn *txn,
+                   struct dynid_lease **ret, size_t *n)
 {
         struct dynid_lease *list = NULL;
         MDB_val k, v;
         MDB_cursor *c;
-        MDB_txn *txn;
         size_t count = 0;
         int r, op;
 
-        r = read_begin(s, &txn);
-        if (r < 0)
-                return r;
         r = mdb_to_errno(mdb_cursor_open(txn, s->dbi_block, &c));
         if (r < 0)
-                goto out;
-
+                return r;
         for (op = MDB_FIRST;; op = MDB_NEXT) {
                 struct dynid_lease *nl;
                 struct lease_val lv;
@@ -557,11 +559,12 @@ int dynid_lease_list(struct dynid_store *s, struct dynid_lease **ret,
                         break;
                 }
                 list = nl;
-                lease_fill(name, v.mv_size, &lv, &list[count++]);
+                lease_fill(name, v.mv_size, &lv, &list[count]);
+                r = session_count(s, txn, name, &list[count++].sessions);
+                if (r < 0)
+                        break;
         }
         mdb_cursor_close(c);
-out:
-        mdb_txn_abort(txn);
         if (r < 0) {
                 free(list);
                 return r;
@@ -569,6 +572,20 @@ out:
         *ret = list;
         *n = count;
         return 0;
+}
+
+int dynid_lease_list(struct dynid_store *s, struct dynid_lease **ret,
+                     size_t *n)
+{
+        MDB_txn *txn;
+        int r;
+
+        r = read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = lease_list_txn(s, txn, ret, n);
+        mdb_txn_abort(txn);
+        return r;
 }
 
 static int64_t mtime_of(const char *path)

@@ -52,6 +52,7 @@ struct ctx {
         const char *config;     /* --config; NULL for the default */
         bool json;
         bool force;
+        bool purge;
         bool dry_run;
         char **args;            /* the operands after the command */
         size_t n_args;
@@ -377,8 +378,19 @@ static int verb_remove(struct ctx *c)
         if (r < 0)
                 return fail("remove", r, &err);
 
-        for (size_t i = 0; i < n; i++)
+        /* Storage goes only once the leases are gone for good. */
+        for (size_t i = 0; i < n; i++) {
                 printf("removed %s\n", c->args[i]);
+                if (!c->purge)
+                        continue;
+                r = dynid_storage_purge(s, c->args[i]);
+                if (r < 0) {
+                        fprintf(stderr, "dynidctl: remove: cannot delete the "
+                                "storage of '%s': %s\n", c->args[i],
+                                strerror(-r));
+                        return r;
+                }
+        }
         return EXIT_SUCCESS;
 }
 
@@ -715,6 +727,7 @@ enum {
         ARG_VERSION,
         ARG_JSON,
         ARG_FORCE,
+        ARG_PURGE,
         ARG_DRY_RUN,
 };
 
@@ -737,6 +750,7 @@ static const struct option options_json[] = {
 
 static const struct option options_remove[] = {
         { "force", no_argument, NULL, ARG_FORCE },
+        { "purge", no_argument, NULL, ARG_PURGE },
         GLOBAL_OPTIONS,
         {}
 };
@@ -765,7 +779,9 @@ static void help(void)
               "\n"
               "Commands:\n"
               "  add NAME...               lease a block to each service\n"
-              "  remove [--force] NAME...  end leases (--force: in use too)\n"
+              "  remove [--force] [--purge] NAME...\n"
+              "                            end leases (--force: in use too;\n"
+              "                            --purge: delete their storage)\n"
               "  list [--json]             list every lease\n"
               "  show NAME|UID [--json]    one lease, by name or by any ID\n"
               "  status [--json]           pool, database and snapshot\n"
@@ -834,6 +850,9 @@ static int parse_options(int argc, char *argv[], const char *verb,
                         break;
                 case ARG_FORCE:
                         c->force = true;
+                        break;
+                case ARG_PURGE:
+                        c->purge = true;
                         break;
                 case ARG_DRY_RUN:
                         c->dry_run = true;

@@ -24,8 +24,16 @@ modes() {
         expect_eq "$1: the database files" \
                 "$(printf '600 root data.mdb\n600 root lock.mdb')" \
                 "$(cd "$STATE_DIR/db" && stat -c '%a %U %n' -- *)"
-        expect_eq "$1: no temporary snapshot left" "db nss.mdb" \
+        expect_eq "$1: no temporary snapshot left" "db nss.mdb storage" \
                 "$(ls -A "$STATE_DIR" | tr '\n' ' ' | sed 's/ $//')"
+        # Storage: a private parent, homes owned by the foreign range.
+        expect_eq "$1: the storage directory" "700 root root directory" \
+                "$(stat -c '%a %U %G %F' "$STATE_DIR/storage")"
+        for name in $(ls "$STATE_DIR/storage"); do
+                expect_eq "$1: storage of $name" \
+                        "755 2147352576 2147352576 directory" \
+                        "$(stat -c '%a %u %g %F' "$STATE_DIR/storage/$name")"
+        done
 }
 
 ino() {

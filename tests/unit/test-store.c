@@ -5,12 +5,16 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -645,7 +649,7 @@ static void test_snapshot_content(void **state)
         assert_int_equal(fst.st_uid, geteuid());
         /* The database directory and the snapshot: no temporary file. */
         dir_entries(f->state, entries, sizeof(entries));
-        assert_string_equal(entries, "db nss.mdb");
+        assert_string_equal(entries, "db nss.mdb storage");
 
         assert_int_equal(dynid_store_status(f->s, &st), 0);
         assert_true(st.generation == 2);
@@ -725,7 +729,7 @@ static void test_snapshot_follows_changes(void **state)
         snap_close(&sn);
 
         dir_entries(f->state, entries, sizeof(entries));
-        assert_string_equal(entries, "db nss.mdb");
+        assert_string_equal(entries, "db nss.mdb storage");
 }
 
 /* ---- dynid_check() ----------------------------------------------------- */
@@ -1100,6 +1104,125 @@ static void test_db_not_a_directory(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* A child that lives until its pipe closes: a session leader to record. */
+static pid_t start_leader(int *wfd)
+{
+        int p[2];
+        pid_t pid;
+        char c;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[1]);
+                _exit(read(p[0], &c, 1) < 0);
+        }
+        close(p[0]);
+        *wfd = p[1];
+        return pid;
+}
+
+/* As a launcher killed by SIGKILL: no close_session ever comes. */
+static void stop_leader(pid_t pid, int wfd)
+{
+        int st;
+
+        close(wfd);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+static void test_sessions(void **state)
+{
+        struct fixture *f = *state;
+        const char *web[] = { "web" };
+        struct dynid_lease l;
+        struct dynid_err err = { "" };
+        pid_t a, b;
+        int wa, wb;
+
+        store_open(f);
+        add_ok(f, "web");
+        a = start_leader(&wa);
+        b = start_leader(&wb);
+        assert_int_equal(dynid_session_open(f->s, "web", a, &err), 0);
+        assert_int_equal(dynid_session_open(f->s, "web", b, &err), 0);
+        assert_int_equal(dynid_lease_find(f->s, "web", &l), 0);
+        assert_int_equal(l.sessions, 2);
+        assert_true(l.last_used >= l.created);
+
+        /* Live sessions hold the lease. */
+        assert_int_equal(dynid_lease_remove(f->s, web, 1, false, &err),
+                         -EBUSY);
+        assert_string_equal(err.msg, "'web' has 2 live session(s)");
+
+        /* A closed session ends; a killed leader stops counting at once
+         * and its record goes with the next gc. */
+        assert_int_equal(dynid_session_close(f->s, a), 0);
+        assert_int_equal(dynid_session_close(f->s, a), -ENOENT);
+        stop_leader(a, wa);
+        stop_leader(b, wb);
+        assert_int_equal(dynid_lease_find(f->s, "web", &l), 0);
+        assert_int_equal(l.sessions, 0);
+        assert_int_equal(dynid_gc(f->s, time(NULL), false, NULL, NULL), 0);
+        assert_int_equal(dynid_session_close(f->s, b), -ENOENT);
+        assert_int_equal(dynid_lease_remove(f->s, web, 1, false, &err), 0);
+
+        /* No session for a name without a lease, or a process gone. */
+        assert_int_equal(dynid_session_open(f->s, "web", getpid(), &err),
+                         -ENOENT);
+        assert_string_equal(err.msg, "'web' has no lease");
+        add_ok(f, "web");
+        assert_int_equal(dynid_session_open(f->s, "web", b, &err), -ENOENT);
+}
+
+static void test_storage(void **state)
+{
+        struct fixture *f = *state;
+        const char *web[] = { "web" };
+        char path[PATH_MAX + 64], outside[PATH_MAX + 64];
+        struct stat st;
+        int fd;
+
+        store_open(f);
+        add_ok(f, "web");
+        snprintf(path, sizeof(path), "%s/storage", f->state);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        snprintf(path, sizeof(path), "%s/storage/web", f->state);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0755);
+        assert_int_equal(st.st_uid, geteuid() == 0 ? DYNID_FOREIGN_BASE
+                                                    : geteuid());
+        assert_int_equal(dynid_storage_open(f->s, "web", &fd), 0);
+        close(fd);
+
+        /* Purging follows no symlink out of the tree. */
+        snprintf(outside, sizeof(outside), "%s/precious", f->etc);
+        tmpdir_write(f->etc, "precious", "keep", NULL);
+        snprintf(path, sizeof(path), "%s/storage/web/sub", f->state);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/storage/web/sub/link", f->state);
+        assert_int_equal(symlink(outside, path), 0);
+        snprintf(path, sizeof(path), "%s/storage/web/dirlink", f->state);
+        assert_int_equal(symlink(f->etc, path), 0);
+
+        /* Removing keeps the storage, purging deletes it. */
+        assert_int_equal(dynid_lease_remove(f->s, web, 1, false, NULL), 0);
+        assert_int_equal(dynid_storage_open(f->s, "web", &fd), 0);
+        close(fd);
+        assert_int_equal(dynid_storage_purge(f->s, "web"), 0);
+        assert_int_equal(dynid_storage_open(f->s, "web", &fd), -ENOENT);
+        assert_int_equal(stat(outside, &st), 0);
+        assert_int_equal(dynid_storage_purge(f->s, "web"), 0);
+
+        /* A symlink in place of a storage directory is not followed. */
+        snprintf(path, sizeof(path), "%s/storage/web", f->state);
+        assert_int_equal(symlink(f->etc, path), 0);
+        assert_int_equal(dynid_storage_open(f->s, "web", &fd), -ELOOP);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1128,6 +1251,8 @@ int main(void)
                 T(test_map_full),
                 T(test_gc),
                 T(test_gc_disabled),
+                T(test_sessions),
+                T(test_storage),
                 T(test_block_size_change),
                 T(test_db_dir_mode),
                 T(test_db_not_a_directory),
