@@ -273,50 +273,22 @@ int dynid_publish(struct dynid_store *s)
 
 int snapshot_open(const char *path, MDB_env **ret)
 {
-        MDB_env *env;
-        int r;
+        struct snap_meta m;
+        struct stat st;
+        MDB_dbi dbi;
 
-        r = mdb_to_errno(mdb_env_create(&env));
-        if (r < 0)
-                return r;
-        r = mdb_to_errno(mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK |
-                                      MDB_NOSUBDIR, 0));
-        if (r < 0) {
-                mdb_env_close(env);
-                /* An empty file has no header: LMDB takes it for a new
-                 * environment, tries to write one through the read-only
-                 * descriptor and fails with EBADF. It is damaged. */
-                return r == -EBADF ? -EBADMSG : r;
-        }
-        *ret = env;
-        return 0;
+        return snap_open(path, ret, &dbi, &m, &st);
 }
 
 int snapshot_read_meta(const char *path, struct snap_meta *ret)
 {
-        char mkey = SNAP_KEY_META;
-        MDB_val k = { 1, &mkey }, v;
-        struct snap_meta m;
+        struct stat st;
         MDB_env *env;
-        MDB_txn *txn;
         MDB_dbi dbi;
         int r;
 
-        r = snapshot_open(path, &env);
-        if (r < 0)
-                return r;
-        r = mdb_to_errno(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
-        if (r >= 0) {
-                r = mdb_to_errno(mdb_dbi_open(txn, NULL, 0, &dbi));
-                if (r >= 0)
-                        r = mdb_to_errno(mdb_get(txn, dbi, &k, &v));
-                if (r >= 0)
-                        r = snap_meta_decode(v.mv_data, v.mv_size, &m);
-                mdb_txn_abort(txn);
-        }
-        mdb_env_close(env);
-        if (r < 0)
-                return r == -ENOENT ? -EBADMSG : r;
-        *ret = m;
-        return 0;
+        r = snap_open(path, &env, &dbi, ret, &st);
+        if (r >= 0)
+                mdb_env_close(env);
+        return r;
 }

@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "record.h"
 
@@ -76,5 +78,72 @@ int snap_meta_decode(const void *data, size_t len, struct snap_meta *m)
         if (m->magic != SNAP_MAGIC || m->version != SNAP_VERSION ||
             m->block_size == 0)
                 return -EBADMSG;
+        return 0;
+}
+
+/* A file shorter than LMDB believes it is would fault on access; the meta
+ * record must be ours. */
+static int snap_validate(MDB_env *env, const struct stat *st, MDB_dbi *dbi,
+                         struct snap_meta *m)
+{
+        char mkey = SNAP_KEY_META;
+        MDB_val k = { 1, &mkey }, v;
+        MDB_envinfo info;
+        MDB_stat est;
+        MDB_txn *txn;
+        int r;
+
+        if (!S_ISREG(st->st_mode) ||
+            mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &est) != 0 ||
+            (uint64_t) st->st_size <
+            ((uint64_t) info.me_last_pgno + 1) * est.ms_psize)
+                return -EBADMSG;
+        if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+                return -EBADMSG;
+        r = mdb_dbi_open(txn, NULL, 0, dbi) == 0 &&
+            mdb_get(txn, *dbi, &k, &v) == 0 ? 0 : -EBADMSG;
+        if (r == 0)
+                r = snap_meta_decode(v.mv_data, v.mv_size, m);
+        mdb_txn_abort(txn);
+        return r;
+}
+
+int snap_open(const char *path, MDB_env **ret_env, MDB_dbi *ret_dbi,
+              struct snap_meta *ret_meta, struct stat *ret_st)
+{
+        struct snap_meta m;
+        struct stat st;
+        MDB_env *env;
+        MDB_dbi dbi;
+        int fd, r;
+
+        /* LMDB would block on a FIFO, or try to create a database in an
+         * empty file. */
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size == 0)
+                return -EBADMSG;
+        if (mdb_env_create(&env) != 0)
+                return -ENOMEM;
+        r = mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR |
+                         MDB_NOTLS, 0);
+        if (r != 0) {
+                mdb_env_close(env);
+                return r == ENOENT ? -ENOENT : -EBADMSG;
+        }
+        /* LMDB opens its data file without O_CLOEXEC. */
+        if (mdb_env_get_fd(env, &fd) != 0 ||
+            fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fstat(fd, &st) < 0)
+                r = -EBADF;
+        else
+                r = snap_validate(env, &st, &dbi, &m);
+        if (r < 0) {
+                mdb_env_close(env);
+                return r;
+        }
+        *ret_env = env;
+        *ret_dbi = dbi;
+        *ret_meta = m;
+        *ret_st = st;
         return 0;
 }

@@ -14,8 +14,10 @@
  * already applied the configuration; the reader only copies.
  */
 
+#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define SNAP_MAGIC   0x534e5944u        /* "DYNS" */
 #define SNAP_VERSION 1u
@@ -66,3 +68,14 @@ int snap_record_decode(const void *data, size_t len, struct snap_record *r);
 
 /* Validates a meta value. Returns 0 or -EBADMSG. */
 int snap_meta_decode(const void *data, size_t len, struct snap_meta *m);
+
+/*
+ * Opens the snapshot at @path read-only, without a lock file, close-on-exec,
+ * and checks it: a non-empty regular file, no shorter than its pages, with
+ * our meta record. Stores the environment, its database, the meta record
+ * and the file's status.
+ * Returns 0; -ENOENT when there is no snapshot; -EBADMSG when it is not a
+ * usable snapshot; -ENOMEM; -EBADF.
+ */
+int snap_open(const char *path, MDB_env **ret_env, MDB_dbi *ret_dbi,
+              struct snap_meta *ret_meta, struct stat *ret_st);

@@ -109,12 +109,21 @@ fail:
 static int refuse_lost_database(struct dynid_store *s, struct dynid_err *err)
 {
         struct snap_meta m;
+        int r;
 
-        if (snapshot_read_meta(s->snapshot_path, &m) < 0 || m.count == 0)
+        r = snapshot_read_meta(s->snapshot_path, &m);
+        if (r == -ENOENT || (r >= 0 && m.count == 0))
                 return 0;
-        set_errf(err, "%s is empty but %s lists %u lease(s): restore the "
-                 "database from a backup, or remove the snapshot to start "
-                 "with no lease", s->db_path, s->snapshot_path, m.count);
+        if (r >= 0)
+                set_errf(err, "%s is empty but %s lists %u lease(s): restore "
+                         "the database from a backup, or remove the snapshot "
+                         "to start with no lease", s->db_path,
+                         s->snapshot_path, m.count);
+        else
+                set_errf(err, "%s is empty and %s cannot be read: restore "
+                         "the database from a backup, or remove the snapshot "
+                         "to start with no lease", s->db_path,
+                         s->snapshot_path);
         return -EEXIST;
 }
 

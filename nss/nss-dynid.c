@@ -82,69 +82,24 @@ static void snap_close(void)
         snap.forked = false;
 }
 
-/* Reads and checks the meta record; a file shorter than LMDB believes it
- * is would fault on access, so it counts as damaged. */
-static int snap_validate(MDB_env *env, const struct stat *st,
-                         MDB_dbi *dbi, uint32_t *block_size)
-{
-        char mkey = SNAP_KEY_META;
-        MDB_val k = { 1, &mkey }, v;
-        struct snap_meta m;
-        MDB_envinfo info;
-        MDB_stat est;
-        MDB_txn *txn;
-        int r;
-
-        if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &est) != 0 ||
-            (uint64_t) st->st_size <
-            ((uint64_t) info.me_last_pgno + 1) * est.ms_psize)
-                return -EBADMSG;
-        if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
-                return -EBADMSG;
-        r = mdb_dbi_open(txn, NULL, 0, dbi) == 0 &&
-            mdb_get(txn, *dbi, &k, &v) == 0 ? 0 : -EBADMSG;
-        if (r == 0)
-                r = snap_meta_decode(v.mv_data, v.mv_size, &m);
-        mdb_txn_abort(txn);
-        if (r == 0)
-                *block_size = m.block_size;
-        return r;
-}
-
 /* Called with the lock held for writing. */
 static int snap_reopen(void)
 {
-        MDB_env *env;
+        struct snap_meta m;
         struct stat st;
-        uint32_t bs = 0;
-        MDB_dbi dbi = 0;
-        int fd, r;
+        MDB_env *env;
+        MDB_dbi dbi;
+        int r;
 
         snap_close();
-        if (mdb_env_create(&env) != 0)
-                return -ENOMEM;
-        r = mdb_env_open(env, SNAPSHOT_PATH, MDB_RDONLY | MDB_NOLOCK |
-                         MDB_NOSUBDIR | MDB_NOTLS, 0);
-        if (r != 0) {
-                mdb_env_close(env);
-                return r > 0 ? -r : -EBADMSG;
-        }
-        /* LMDB opens its data file without O_CLOEXEC. */
-        if (mdb_env_get_fd(env, &fd) != 0 ||
-            fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fstat(fd, &st) < 0) {
-                mdb_env_close(env);
-                return -EBADF;
-        }
-        r = snap_validate(env, &st, &dbi, &bs);
-        if (r < 0) {
-                mdb_env_close(env);
+        r = snap_open(SNAPSHOT_PATH, &env, &dbi, &m, &st);
+        if (r < 0)
                 return r;
-        }
         snap.env = env;
         snap.dbi = dbi;
         snap.dev = st.st_dev;
         snap.ino = st.st_ino;
-        snap.block_size = bs;
+        snap.block_size = m.block_size;
         return 0;
 }
 

@@ -707,7 +707,8 @@ static int verb_gc(struct ctx *c)
         _cleanup_(store_closep) struct dynid_store *s = NULL;
         int r;
 
-        r = open_store(c, false, &s);
+        /* A dry run changes nothing, not even a stale snapshot. */
+        r = open_store(c, c->dry_run, &s);
         if (r < 0)
                 return r;
 

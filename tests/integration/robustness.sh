@@ -56,6 +56,39 @@ rm "$SNAP"
 "$D" add web >/dev/null || fail "add after removing the snapshot"
 check_ok "a new start"
 
+# ---- a snapshot that cannot be read: reported, then replaced --------------
+"$D" add web db >/dev/null || fail "add web db"
+for how in fifo truncated; do
+        cp -p "$SNAP" "$WORK/good.mdb"
+        case $how in
+        fifo) rm "$SNAP"; mkfifo -m 0644 "$SNAP" ;;
+        truncated) head -c 5000 "$WORK/good.mdb" >"$SNAP" ;;
+        esac
+        timeout 5 "$D" check >"$WORK/out" 2>&1
+        expect_eq "$how snapshot: check exits 1" 1 "$?"
+        expect_eq "$how snapshot: check says why" \
+                "snapshot $SNAP: cannot be read: damaged" \
+                "$(grep '^snapshot' "$WORK/out")"
+        timeout 5 "$D" gc --dry-run >/dev/null 2>&1 ||
+                fail "$how snapshot: gc --dry-run"
+        expect_eq "$how snapshot: a dry run changes nothing" "$how" \
+                "$(if [ -p "$SNAP" ]; then echo fifo; else echo truncated; fi)"
+        timeout 5 "$D" gc >/dev/null 2>&1 || fail "$how snapshot: gc"
+        expect_eq "$how snapshot: gc publishes it again" web \
+                "$(getent passwd web | cut -d: -f1)"
+        check_ok "$how snapshot replaced"
+        rm -f "$WORK/good.mdb"
+done
+
+# ---- nor is an unreadable snapshot replaced by an empty database ----------
+head -c 5000 "$SNAP" >"$WORK/cut.mdb"
+mv "$WORK/cut.mdb" "$SNAP"
+rm -rf "$STATE_DIR/db"
+run_err "lost database, unreadable snapshot" 1 "dynidctl: cannot open the lease store: $STATE_DIR/db is empty and $SNAP cannot be read: restore the database from a backup, or remove the snapshot to start with no lease" \
+        "$D" add other
+rm "$SNAP"
+"$D" add web >/dev/null || fail "add after removing the snapshot"
+
 # ---- unsafe modes are refused and reported --------------------------------
 chmod 0777 "$STATE_DIR"
 run_err "world-writable state directory" 1 "dynidctl: cannot open the lease store: $STATE_DIR: must be owned by uid 0 and not writable by group or others" \

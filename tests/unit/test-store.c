@@ -574,7 +574,7 @@ struct snap {
         MDB_dbi dbi;
 };
 
-static void snap_open(const struct fixture *f, struct snap *sn)
+static void open_snapshot(const struct fixture *f, struct snap *sn)
 {
         /* As the NSS module opens it. */
         assert_int_equal(mdb_env_create(&sn->env), 0);
@@ -655,7 +655,7 @@ static void test_snapshot_content(void **state)
         assert_true(st.generation == 2);
         assert_true(st.snapshot_generation == 2);
 
-        snap_open(f, &sn);
+        open_snapshot(f, &sn);
         m = snap_meta(&sn);
         assert_int_equal(m.magic, SNAP_MAGIC);
         assert_int_equal(m.version, SNAP_VERSION);
@@ -713,7 +713,7 @@ static void test_snapshot_follows_changes(void **state)
         assert_int_equal(dynid_lease_remove(f->s, web, 1, false, NULL), 0);
         assert_true(generation(f) == 4);
 
-        snap_open(f, &sn);
+        open_snapshot(f, &sn);
         m = snap_meta(&sn);
         assert_int_equal(m.count, 1);
         assert_true(m.generation == 4);
@@ -722,7 +722,7 @@ static void test_snapshot_follows_changes(void **state)
         /* A publish with no change still bumps the generation. */
         assert_int_equal(dynid_publish(f->s), 0);
         assert_true(generation(f) == 5);
-        snap_open(f, &sn);
+        open_snapshot(f, &sn);
         m = snap_meta(&sn);
         assert_int_equal(m.count, 1);
         assert_true(m.generation == 5);
