@@ -261,6 +261,34 @@ int dynid_storage_open(struct dynid_store *s, const char *name, int *ret);
  */
 int dynid_storage_purge(struct dynid_store *s, const char *name);
 
+/*
+ * dynid_storage_create() - create STATE/storage/NAME if missing, owned by
+ * DYNID_FOREIGN_BASE (by the caller when it is not root), mode 0755.
+ * Returns 0 or -errno.
+ */
+int dynid_storage_create(struct dynid_store *s, const char *name);
+
+/* ---- idmapped homes (idmap.c) ------------------------------------------ */
+
+/*
+ * dynid_userns_fd() - a descriptor of a new, empty user namespace whose
+ * uid_map and gid_map are both @map ("INSIDE OUTSIDE COUNT\n"). The helper
+ * process is created with no exit signal and reaped by its pid.
+ * Returns 0 or -errno.
+ */
+int dynid_userns_fd(const char *map, int *ret);
+
+/*
+ * dynid_idmap_tree() - a detached, idmapped clone of the storage directory
+ * @storage_fd: files owned by DYNID_FOREIGN_BASE + k appear owned by
+ * @base + k, with nosuid and nodev. Needs CAP_SYS_ADMIN in the initial user
+ * namespace. Stores a close-on-exec mount descriptor in *@ret.
+ * Returns 0; -EINVAL or -EOPNOTSUPP when the filesystem cannot be idmapped
+ * (@err names the filesystem); -EPERM; other -errno.
+ */
+int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
+                     struct dynid_err *err);
+
 /* ---- sessions (session.c) ---------------------------------------------- */
 
 /*

@@ -75,7 +75,7 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
         r = place(s, txn, name, &lv.base, err);
         if (r < 0)
                 return r;
-        r = storage_create(s, name);
+        r = dynid_storage_create(s, name);
         if (r < 0) {
                 set_errf(err, "cannot create the storage of '%s': %s", name,
                          strerror(-r));

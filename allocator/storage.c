@@ -40,7 +40,7 @@ static int open_storage_dir(struct dynid_store *s, bool create)
         return fd;
 }
 
-int storage_create(struct dynid_store *s, const char *name)
+int dynid_storage_create(struct dynid_store *s, const char *name)
 {
         int dfd, r = 0;
 

@@ -86,9 +86,6 @@ int snapshot_record(struct dynid_store *s, const char *name,
                     const struct lease_val *v, char *buf, size_t size,
                     struct snap_record *ret);
 
-/* Storage (storage.c). */
-int storage_create(struct dynid_store *s, const char *name);
-
 /* Sessions (session.c). */
 struct session_val;
 bool session_alive(uint32_t pid, const struct session_val *sv);

@@ -18,7 +18,7 @@ show() {
         "$@"
 }
 
-echo "dynid demo: /etc, /var/lib and $nssdir are private overlays here;"
+echo "dynid demo: /etc and $nssdir are private overlays here, /var/lib a tmpfs;"
 echo "nsswitch.conf has: $(grep '^passwd:' /etc/nsswitch.conf)"
 
 show dynidctl add web db cache

@@ -1,7 +1,7 @@
 # Shared by the test scripts: skipping, and the private sandbox that every
-# root test runs in. Nothing here changes the host: /etc, /var/lib and
-# glibc's NSS directory are overlaid inside a private mount namespace, and
-# the overlays vanish with it.
+# root test runs in. Nothing here changes the host: inside a private mount
+# namespace, /etc and glibc's library directory are overlaid and /var/lib
+# is an empty tmpfs; all of it vanishes with the namespace.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -73,20 +73,22 @@ setup_sandbox() {
         mount -t tmpfs -o mode=0755 tmpfs "$DYNID_SANDBOX" ||
                 fail "cannot mount a tmpfs on $DYNID_SANDBOX"
         overlay /etc
-        overlay /var/lib
         overlay "$nssdir"
 
         # The compiled-in state directory: /var/lib/dynid, or below the
-        # prefix of a staged build (make distcheck).
+        # prefix of a staged build (make distcheck). Its parent becomes an
+        # empty tmpfs: a filesystem that idmapped mounts work on, which an
+        # overlay is not.
         STATE_DIR=${LOCALSTATEDIR:-/var}/lib/dynid
-        if [ "${STATE_DIR%/dynid}" != /var/lib ]; then
-                mkdir -p "${STATE_DIR%/dynid}"
-                mount -t tmpfs tmpfs "${STATE_DIR%/dynid}" ||
-                        fail "cannot mount a tmpfs on ${STATE_DIR%/dynid}"
-        fi
-        rm -rf /etc/dynid /var/lib/dynid "$STATE_DIR"
+        mkdir -p "${STATE_DIR%/dynid}"
+        mount -t tmpfs -o mode=0755 tmpfs "${STATE_DIR%/dynid}" ||
+                fail "cannot mount a tmpfs on ${STATE_DIR%/dynid}"
+        rm -rf /etc/dynid
         install -m 0644 "$top_builddir/.libs/libnss_dynid.so.2" "$nssdir/" ||
                 fail "the NSS module is not built"
+        install -D -m 0644 "$top_builddir/.libs/pam_dynid.so" \
+                "$nssdir/security/pam_dynid.so" ||
+                fail "the PAM module is not built"
         sed -i -E 's/^(passwd|group):.*/& dynid/' /etc/nsswitch.conf
         grep -q '^passwd:.* dynid$' /etc/nsswitch.conf ||
                 echo 'passwd: files dynid' >>/etc/nsswitch.conf

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Idmapped homes: a detached clone of a service's storage whose canonical
+ * owners (the foreign range, offset k at DYNID_FOREIGN_BASE + k) appear as
+ * the lease's block (base + k), whatever block that is.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dynid.h"
+#include "util.h"
+
+static int write_file(const char *path, const char *s)
+{
+        size_t len = strlen(s);
+        int fd, r = 0;
+
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, s, len) != (ssize_t) len)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/*
+ * A child in a new user namespace that waits until @hold closes. Raw
+ * clone() with no exit signal: no SIGCHLD, no atfork handlers, and a
+ * caller that ignores SIGCHLD does not reap it behind our back.
+ */
+static pid_t clone_waiting(unsigned long flags, int hold[2])
+{
+        pid_t pid;
+        char c;
+
+        pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+        if (pid != 0)
+                return pid < 0 ? -errno : pid;
+        close(hold[1]);
+        while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+                ;
+        _exit(0);
+}
+
+static void reap(pid_t pid)
+{
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+                ;
+}
+
+int dynid_userns_fd(const char *map, int *ret)
+{
+        char path[64];
+        int hold[2], fd = -1, r;
+        pid_t pid;
+
+        if (pipe2(hold, O_CLOEXEC) < 0)
+                return -errno;
+        pid = clone_waiting(CLONE_NEWUSER, hold);
+        close(hold[0]);
+        if (pid < 0) {
+                close(hold[1]);
+                return pid;
+        }
+
+        snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+        r = write_file(path, map);
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+                r = write_file(path, map);
+        }
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = -errno;
+        }
+        close(hold[1]);
+        reap(pid);
+        if (r < 0)
+                return r;
+        *ret = fd;
+        return 0;
+}
+
+static const char *fs_name(int fd)
+{
+        static const struct {
+                unsigned long magic;
+                const char *name;
+        } fs[] = {
+                { 0xEF53, "ext4" },
+                { 0x58465342, "xfs" },
+                { 0x9123683E, "btrfs" },
+                { 0x01021994, "tmpfs" },
+                { 0x794c7630, "overlay" },
+                { 0x6969, "nfs" },
+                { 0x65735546, "fuse" },
+                { 0x2fc12fc1, "zfs" },
+                { 0xF2F52010, "f2fs" },
+        };
+        struct statfs sf;
+
+        if (fstatfs(fd, &sf) < 0)
+                return "unknown";
+        for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+                if ((unsigned long) sf.f_type == fs[i].magic)
+                        return fs[i].name;
+        return "unknown";
+}
+
+int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
+                     struct dynid_err *err)
+{
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID |
+                            MOUNT_ATTR_NODEV,
+        };
+        char map[64];
+        int ns, tree, r;
+
+        /* Inside the throw-away namespace: the foreign range; outside:
+         * the block. A file on disk at FOREIGN + k shows as base + k. */
+        snprintf(map, sizeof(map), "%u %u %u\n", DYNID_FOREIGN_BASE, base,
+                 size);
+        r = dynid_userns_fd(map, &ns);
+        if (r < 0) {
+                set_errf(err, "cannot create a user namespace: %s",
+                         strerror(-r));
+                return r;
+        }
+        tree = open_tree(storage_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                         AT_EMPTY_PATH);
+        if (tree < 0) {
+                r = -errno;
+                set_errf(err, "cannot clone the storage mount: %s",
+                         strerror(-r));
+                close(ns);
+                return r;
+        }
+        attr.userns_fd = ns;
+        r = mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0
+                ? -errno : 0;
+        close(ns);
+        if (r < 0) {
+                set_errf(err, "cannot idmap the storage (filesystem %s): %s",
+                         fs_name(storage_fd), strerror(-r));
+                close(tree);
+                return r;
+        }
+        *ret = tree;
+        return 0;
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pam_dynid: turns the login of a leased service into a session with its
+ * own mount namespace and an idmapped home (DESIGN.md section 5).
+ *
+ *   session required pam_dynid.so [mode=mount|userns] [debug] [config=PATH]
+ *
+ * Runs as root inside launchers (sshd, su, runuser, cron, systemd): it
+ * speaks only through pam_syslog(), keeps no state in globals, and leaves
+ * no descriptor open behind it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "dynid.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define DATA_PID "pam_dynid_session_pid"
+#define DEFAULT_CONFIG SYSCONFDIR "/dynid/dynid.conf"
+
+enum mode { MODE_MOUNT, MODE_USERNS };
+
+struct options {
+        enum mode mode;
+        bool debug;
+        const char *config;
+};
+
+static void parse_options(pam_handle_t *pamh, int argc, const char **argv,
+                          struct options *o)
+{
+        *o = (struct options) { .mode = MODE_MOUNT, .config = NULL };
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "mode=mount") == 0)
+                        o->mode = MODE_MOUNT;
+                else if (strcmp(argv[i], "mode=userns") == 0)
+                        o->mode = MODE_USERNS;
+                else if (strcmp(argv[i], "debug") == 0)
+                        o->debug = true;
+                else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7])
+                        o->config = argv[i] + 7;
+                else
+                        pam_syslog(pamh, LOG_WARNING,
+                                   "Ignoring unknown option: %s", argv[i]);
+        }
+}
+
+/* The store and the service's passwd entry, or PAM_IGNORE for a user that
+ * is not a leased service. */
+struct service {
+        struct dynid_store *store;
+        struct dynid_lease lease;
+        struct passwd pw;
+        char pwbuf[4096];
+};
+
+static void service_done(struct service *svc)
+{
+        dynid_store_close(svc->store);
+        svc->store = NULL;
+}
+
+static int service_find(pam_handle_t *pamh, const struct options *o,
+                        struct service *svc)
+{
+        struct dynid_store_opts opts = { 0 };
+        struct dynid_config cfg;
+        struct dynid_err err = { "" };
+        struct passwd *pwp = NULL;
+        const char *user = NULL;
+        int r;
+
+        if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user ||
+            dynid_name_check(user, NULL) < 0)
+                return PAM_IGNORE;
+
+        r = dynid_config_load(o->config ?: DEFAULT_CONFIG, !o->config, &cfg,
+                              &err);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to load configuration: %s",
+                           err.msg[0] ? err.msg : strerror(-r));
+                return PAM_SESSION_ERR;
+        }
+        r = dynid_store_open(&cfg, &opts, &svc->store, &err);
+        dynid_config_free(&cfg);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to open the lease store: %s",
+                           err.msg[0] ? err.msg : strerror(-r));
+                return PAM_SESSION_ERR;
+        }
+
+        r = dynid_lease_find(svc->store, user, &svc->lease);
+        if (r == -ENOENT) {
+                service_done(svc);
+                return PAM_IGNORE;
+        }
+        if (r >= 0 && (getpwnam_r(user, &svc->pw, svc->pwbuf,
+                                  sizeof(svc->pwbuf), &pwp) != 0 || !pwp))
+                r = -ESRCH;
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to look up service %s: %s",
+                           user, strerror(-r));
+                service_done(svc);
+                return PAM_SESSION_ERR;
+        }
+        return PAM_SUCCESS;
+}
+
+/* mkdir -p for the mount point: root's, 0755. */
+static int make_mount_point(const char *path)
+{
+        char buf[4096];
+        size_t len = strlen(path);
+
+        if (path[0] != '/' || len >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, path, len + 1);
+        for (char *p = buf + 1;; p++) {
+                if (*p != '/' && *p != 0)
+                        continue;
+                char c = *p;
+
+                *p = 0;
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = c;
+                if (!c)
+                        return 0;
+        }
+}
+
+/* The home, idmapped, in a new mount namespace at pw_dir. */
+static int mount_home(pam_handle_t *pamh, struct service *svc)
+{
+        const char *name = svc->lease.name;
+        struct dynid_err err = { "" };
+        int storage = -1, tree = -1, r;
+
+        r = dynid_storage_create(svc->store, name);
+        if (r >= 0)
+                r = dynid_storage_open(svc->store, name, &storage);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to open the storage of %s: "
+                           "%s", name, strerror(-r));
+                return r;
+        }
+        r = dynid_idmap_tree(storage, svc->lease.base, svc->lease.size,
+                             &tree, &err);
+        close(storage);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to build the home of %s at "
+                           "%s/storage/%s: %s", name, LOCALSTATEDIR "/lib/dynid",
+                           name, err.msg);
+                return r;
+        }
+
+        /* From here on, everything happens in the session's namespace. */
+        if (unshare(CLONE_NEWNS) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = make_mount_point(svc->pw.pw_dir);
+        if (r >= 0 && move_mount(tree, "", AT_FDCWD, svc->pw.pw_dir,
+                                 MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                r = -errno;
+        close(tree);
+        if (r < 0)
+                pam_syslog(pamh, LOG_ERR, "Failed to mount the home of %s at "
+                           "%s: %s", name, svc->pw.pw_dir, strerror(-r));
+        return r;
+}
+
+static void cleanup_pid(pam_handle_t *pamh, void *data, int error_status)
+{
+        free(data);
+}
+
+EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+                               const char **argv)
+{
+        struct service svc = { 0 };
+        struct dynid_err err = { "" };
+        struct options o;
+        uint32_t *pid;
+        int r;
+
+        parse_options(pamh, argc, argv, &o);
+        r = service_find(pamh, &o, &svc);
+        if (r != PAM_SUCCESS)
+                return r;
+
+        if (svc.pw.pw_uid != svc.lease.base) {
+                pam_syslog(pamh, LOG_ERR, "Failed to open a session of %s: "
+                           "uid %u is not the base %u of its lease",
+                           svc.lease.name, (unsigned) svc.pw.pw_uid,
+                           svc.lease.base);
+                service_done(&svc);
+                return PAM_SESSION_ERR;
+        }
+        if (o.mode == MODE_USERNS) {
+                pam_syslog(pamh, LOG_ERR, "Failed to open a session of %s: "
+                           "mode=userns is not available yet",
+                           svc.lease.name);
+                service_done(&svc);
+                return PAM_SESSION_ERR;
+        }
+
+        pid = malloc(sizeof(*pid));
+        if (!pid) {
+                service_done(&svc);
+                return PAM_BUF_ERR;
+        }
+        *pid = getpid();
+        r = dynid_session_open(svc.store, svc.lease.name, *pid, &err);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "Failed to record the session of "
+                           "%s: %s", svc.lease.name,
+                           err.msg[0] ? err.msg : strerror(-r));
+                free(pid);
+                service_done(&svc);
+                return PAM_SESSION_ERR;
+        }
+        r = mount_home(pamh, &svc);
+        if (r < 0) {
+                dynid_session_close(svc.store, *pid);
+                free(pid);
+                service_done(&svc);
+                return PAM_SESSION_ERR;
+        }
+        if (pam_set_data(pamh, DATA_PID, pid, cleanup_pid) != PAM_SUCCESS)
+                free(pid);
+        pam_syslog(pamh, LOG_INFO, "Opened session of %s (mode=mount)",
+                   svc.lease.name);
+        service_done(&svc);
+        return PAM_SUCCESS;
+}
+
+EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+                                const char **argv)
+{
+        const void *data = NULL;
+        struct service svc = { 0 };
+        struct options o;
+        int r;
+
+        /* systemd closes sessions as the service user: gc reaps those. */
+        if (geteuid() != 0)
+                return PAM_SUCCESS;
+        if (pam_get_data(pamh, DATA_PID, &data) != PAM_SUCCESS || !data)
+                return PAM_IGNORE;
+
+        parse_options(pamh, argc, argv, &o);
+        r = service_find(pamh, &o, &svc);
+        if (r != PAM_SUCCESS)
+                return r == PAM_IGNORE ? PAM_SUCCESS : r;
+        r = dynid_session_close(svc.store, *(const uint32_t *) data);
+        if (r < 0 && r != -ENOENT)
+                pam_syslog(pamh, LOG_ERR, "Failed to end the session of %s: "
+                           "%s", svc.lease.name, strerror(-r));
+        else
+                pam_syslog(pamh, LOG_INFO, "Closed session of %s",
+                           svc.lease.name);
+        service_done(&svc);
+        return r < 0 && r != -ENOENT ? PAM_SESSION_ERR : PAM_SUCCESS;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# A service login through the real runuser and PAM stack, mode=mount: the
+# session has its own mount namespace with the idmapped home at pw_dir,
+# files land in storage with canonical owners, and the mount stays inside.
+. "${top_srcdir:-.}/tests/lib.sh"
+enter_sandbox "$@"
+
+D=$DYNIDCTL
+echo 'session required pam_dynid.so' >>/etc/pam.d/runuser-l
+
+"$D" add web >/dev/null || fail "add web"
+B=$(getent passwd web | cut -d: -f3)
+HOME_DIR=$STATE_DIR/home/web
+STORE=$STATE_DIR/storage/web
+FOREIGN=2147352576
+
+out=$(runuser -l -s /bin/sh web -c 'id -u; echo $HOME; touch ~/f; stat -c %u ~/f; grep " $HOME " /proc/self/mountinfo')
+rc=$?
+expect_eq "runuser exit status" 0 "$rc"
+expect_eq "uid in the session" "$B" "$(echo "$out" | sed -n 1p)"
+expect_eq "HOME in the session" "$HOME_DIR" "$(echo "$out" | sed -n 2p)"
+expect_eq "owner of a new file, seen inside" "$B" "$(echo "$out" | sed -n 3p)"
+opts=$(echo "$out" | sed -n 4p | cut -d' ' -f6)
+for o in idmapped nosuid nodev; do
+        case ",$opts," in
+        *",$o,"*) echo "ok: the home is mounted $o" ;;
+        *) fail "the home's mount options '$opts' lack $o" ;;
+        esac
+done
+expect_eq "the raw file in storage" "$FOREIGN $FOREIGN" \
+        "$(stat -c '%u %g' "$STORE/f")"
+expect_eq "the mount is not visible outside the session" "" \
+        "$(grep " $HOME_DIR " /proc/self/mountinfo)"
+
+# The session was recorded and closed again by the same runuser.
+expect_eq "no live session after logout" 0 \
+        "$("$D" show web --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
+
+# Users without a lease are untouched: no namespace, same mounts.
+out=$(runuser -l -s /bin/sh nobody -c 'readlink /proc/self/ns/mnt')
+expect_eq "nobody's session keeps the mount namespace" \
+        "$(readlink /proc/self/ns/mnt)" "$out"
+
+# The lease moves to another block: the same file, now owned by the new
+# base, with nothing chowned. "squat1674" hashes to web's slot (FNV-1a 64
+# modulo the 4094 slots of the default pool), so it takes web's old block.
+before=$(stat -c '%i %u %Z' "$STORE/f")
+"$D" remove web >/dev/null || fail "remove web"
+"$D" add squat1674 >/dev/null || fail "add squat1674"
+expect_eq "the squatter holds web's old block" "$B" \
+        "$(getent passwd squat1674 | cut -d: -f3)"
+"$D" add web >/dev/null || fail "add web again"
+B2=$(getent passwd web | cut -d: -f3)
+expect_eq "web moved to the next block" "$((B + 65536))" "$B2"
+out=$(runuser -l -s /bin/sh web -c 'stat -c %u ~/f')
+expect_eq "the file after the move is owned by the new base" "$B2" "$out"
+expect_eq "storage untouched (inode, owner, ctime)" "$before" \
+        "$(stat -c '%i %u %Z' "$STORE/f")"
