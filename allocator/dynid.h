@@ -289,6 +289,15 @@ int dynid_userns_fd(const char *map, int *ret);
 int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
                      struct dynid_err *err);
 
+/*
+ * dynid_enter_userns() - move the calling process into a new user
+ * namespace with @map as its uid_map and gid_map, written by a helper
+ * process that stays behind and is reaped by its pid.
+ * Returns 0; -EINVAL when the caller has more than one thread; -EPERM when
+ * the maps could not be written; other -errno.
+ */
+int dynid_enter_userns(const char *map);
+
 /* ---- sessions (session.c) ---------------------------------------------- */
 
 /*

@@ -162,3 +162,56 @@ int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
         *ret = tree;
         return 0;
 }
+
+/*
+ * Moves the caller into a new user namespace whose maps are @map: a helper
+ * that stays in ours writes them, since a process cannot map more than
+ * itself into its own namespace. Everything the helper touches is prepared
+ * before it exists.
+ */
+int dynid_enter_userns(const char *map)
+{
+        char uid_path[64], gid_path[64];
+        int go[2], done[2], r;
+        pid_t pid;
+        char c;
+
+        snprintf(uid_path, sizeof(uid_path), "/proc/%d/uid_map", getpid());
+        snprintf(gid_path, sizeof(gid_path), "/proc/%d/gid_map", getpid());
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                r = -errno;
+                close(go[0]);
+                close(go[1]);
+                return r;
+        }
+        pid = syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
+        if (pid == 0) {
+                close(go[1]);
+                close(done[0]);
+                while ((r = read(go[0], &c, 1)) < 0 && errno == EINTR)
+                        ;
+                c = r == 1 && write_file(uid_path, map) >= 0 &&
+                    write_file(gid_path, map) >= 0;
+                _exit(write(done[1], &c, 1) == 1 && c ? 0 : 1);
+        }
+        close(go[0]);
+        close(done[1]);
+        r = pid < 0 ? -errno : 0;
+        if (r >= 0 && unshare(CLONE_NEWUSER) < 0)
+                r = -errno;     /* EINVAL: the caller has several threads */
+        if (pid > 0) {
+                /* Only a byte on success: on failure, EOF ends the helper. */
+                if (r >= 0 && write(go[1], "x", 1) != 1)
+                        r = -errno;
+                close(go[1]);
+                if (r >= 0 && (read(done[0], &c, 1) != 1 || !c))
+                        r = -EPERM;
+                reap(pid);
+        } else {
+                close(go[1]);
+        }
+        close(done[0]);
+        return r;
+}

@@ -187,6 +187,47 @@ static int mount_home(pam_handle_t *pamh, struct service *svc)
         return r;
 }
 
+/*
+ * mode=userns: a user namespace that maps the block onto itself, so the
+ * launcher's setuid(pw_uid) still works while IDs outside the block, root
+ * among them, mean nothing inside.
+ */
+static int enter_block(pam_handle_t *pamh, const struct service *svc)
+{
+        char map[64];
+        int r;
+
+        snprintf(map, sizeof(map), "%u %u %u\n", svc->lease.base,
+                 svc->lease.base, svc->lease.size);
+        r = dynid_enter_userns(map);
+        if (r == -EINVAL)
+                pam_syslog(pamh, LOG_ERR, "Failed to enter the user namespace "
+                           "of %s: the calling process has several threads",
+                           svc->lease.name);
+        else if (r < 0)
+                pam_syslog(pamh, LOG_ERR, "Failed to enter the user namespace "
+                           "of %s: %s", svc->lease.name, strerror(-r));
+        return r;
+}
+
+/* unshare(CLONE_NEWUSER) works in single-threaded processes only: ask
+ * before anything is built. */
+static int count_threads(void)
+{
+        char line[256];
+        int n = -1;
+        FILE *f;
+
+        f = fopen("/proc/self/status", "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Threads: %d", &n) == 1)
+                        break;
+        fclose(f);
+        return n;
+}
+
 static void cleanup_pid(pam_handle_t *pamh, void *data, int error_status)
 {
         free(data);
@@ -214,9 +255,9 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
                 service_done(&svc);
                 return PAM_SESSION_ERR;
         }
-        if (o.mode == MODE_USERNS) {
+        if (o.mode == MODE_USERNS && count_threads() != 1) {
                 pam_syslog(pamh, LOG_ERR, "Failed to open a session of %s: "
-                           "mode=userns is not available yet",
+                           "mode=userns needs a single-threaded caller",
                            svc.lease.name);
                 service_done(&svc);
                 return PAM_SESSION_ERR;
@@ -238,6 +279,8 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
                 return PAM_SESSION_ERR;
         }
         r = mount_home(pamh, &svc);
+        if (r >= 0 && o.mode == MODE_USERNS)
+                r = enter_block(pamh, &svc);
         if (r < 0) {
                 dynid_session_close(svc.store, *pid);
                 free(pid);
@@ -246,8 +289,8 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
         }
         if (pam_set_data(pamh, DATA_PID, pid, cleanup_pid) != PAM_SUCCESS)
                 free(pid);
-        pam_syslog(pamh, LOG_INFO, "Opened session of %s (mode=mount)",
-                   svc.lease.name);
+        pam_syslog(pamh, LOG_INFO, "Opened session of %s (mode=%s)",
+                   svc.lease.name, o.mode == MODE_USERNS ? "userns" : "mount");
         service_done(&svc);
         return PAM_SUCCESS;
 }
