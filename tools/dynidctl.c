@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dynid.h"
+#include "run.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/dynid/dynid.conf"
@@ -53,6 +55,8 @@ struct ctx {
         bool json;
         bool force;
         bool purge;
+        bool has_inner;
+        uint32_t inner;         /* run --user */
         bool dry_run;
         char **args;            /* the operands after the command */
         size_t n_args;
@@ -730,6 +734,7 @@ enum {
         ARG_FORCE,
         ARG_PURGE,
         ARG_DRY_RUN,
+        ARG_USER,
 };
 
 /* Accepted after the command too: "dynidctl list --config X" just works. */
@@ -756,11 +761,109 @@ static const struct option options_remove[] = {
         {}
 };
 
+static const struct option options_run[] = {
+        { "user", required_argument, NULL, ARG_USER },
+        GLOBAL_OPTIONS,
+        {}
+};
+
 static const struct option options_gc[] = {
         { "dry-run", no_argument, NULL, ARG_DRY_RUN },
         GLOBAL_OPTIONS,
         {}
 };
+
+/* ---- run ------------------------------------------------------------------ */
+
+struct run_ctx {
+        struct dynid_store *s;
+        const char *name;
+};
+
+static int run_session(pid_t pid, bool open, void *userdata)
+{
+        struct run_ctx *rc = userdata;
+        struct dynid_err err = {};
+        int r;
+
+        if (!open)
+                return dynid_session_close(rc->s, pid);
+        r = dynid_session_open(rc->s, rc->name, pid, &err);
+        if (r < 0)
+                fail("run: cannot record the session", r, &err);
+        return r;
+}
+
+/* The detached, idmapped home of @l. */
+static int home_tree(struct dynid_store *s, const struct dynid_lease *l,
+                     int *ret)
+{
+        struct dynid_err err = {};
+        int storage, r;
+
+        r = dynid_storage_create(s, l->name);
+        if (r >= 0)
+                r = dynid_storage_open(s, l->name, &storage);
+        if (r < 0)
+                return fail("run: cannot open the storage", r, NULL);
+        r = dynid_idmap_tree(storage, l->base, l->size, ret, &err);
+        close(storage);
+        if (r < 0)
+                return fail("run: cannot build the home", r, &err);
+        return 0;
+}
+
+static int verb_run(struct ctx *c)
+{
+        _cleanup_(store_closep) struct dynid_store *s = NULL;
+        const char *name = c->args[0];
+        char home[4096], user[DYNID_NAME_MAX + 1];
+        struct dynid_lease l;
+        struct dynid_err err = {};
+        struct run_ctx rc;
+        int tree, r;
+
+        if (geteuid() != 0)
+                return fail("run", -EPERM, &(struct dynid_err) {
+                        "must be run as root" });
+        r = check_names("run", c->args, 1);
+        if (r < 0)
+                return r;
+        if (c->has_inner && c->inner >= c->cfg.block_size)
+                return fail("run", -EINVAL, &(struct dynid_err) {
+                        "--user is outside the block" });
+        r = open_store(c, false, &s);
+        if (r < 0)
+                return r;
+        r = dynid_lease_add(s, (const char *const *) c->args, 1, &l, &err);
+        if (r < 0)
+                return fail("run", r, &err);
+        if (dynid_config_home(&c->cfg, name, home, sizeof(home)) < 0)
+                return fail("run", -ENAMETOOLONG, NULL);
+        if (c->inner == 0)
+                snprintf(user, sizeof(user), "%s", name);
+        else if (dynid_derived_name(name, l.base, c->inner, user,
+                                    sizeof(user)) < 0)
+                return fail("run", -ERANGE, NULL);
+        r = home_tree(s, &l, &tree);
+        if (r < 0)
+                return r;
+
+        rc = (struct run_ctx) { s, name };
+        r = run_service(&(struct run_request) {
+                                .home = home,
+                                .shell = c->cfg.shell,
+                                .user = user,
+                                .base = l.base,
+                                .size = l.size,
+                                .inner = c->inner,
+                                .argv = c->args + 1,
+                        }, tree, run_session, &rc);
+        close(tree);
+        if (r < 0)
+                return fail("run", r, NULL);
+        return r;
+}
 
 static const struct verb verbs[] = {
         { "add",    options_global, 1, SIZE_MAX, "NAME", verb_add },
@@ -770,6 +873,8 @@ static const struct verb verbs[] = {
         { "status", options_json,   0, 0,        NULL,   verb_status },
         { "check",  options_global, 0, 0,        NULL,   verb_check },
         { "gc",     options_gc,     0, 0,        NULL,   verb_gc },
+        { "run",    options_run,    2, SIZE_MAX, "NAME and COMMAND",
+          verb_run },
 };
 
 static void help(void)
@@ -788,6 +893,9 @@ static void help(void)
               "  status [--json]           pool, database and snapshot\n"
               "  check                     verify every invariant\n"
               "  gc [--dry-run]            reap dead sessions and idle leases\n"
+              "  run NAME [--user INNER] -- COMMAND...\n"
+              "                            run COMMAND as root (or INNER) in\n"
+              "                            the service's user namespace\n"
               "\n"
               "Options:\n"
               "  --config PATH   configuration file (default "
@@ -855,6 +963,16 @@ static int parse_options(int argc, char *argv[], const char *verb,
                 case ARG_PURGE:
                         c->purge = true;
                         break;
+                case ARG_USER: {
+                        uint64_t v;
+
+                        if (parse_u64(optarg, &v) < 0 || v > UINT32_MAX)
+                                return usage_error(verb, "invalid inner user "
+                                                   "'%s'", optarg);
+                        c->inner = v;
+                        c->has_inner = true;
+                        break;
+                }
                 case ARG_DRY_RUN:
                         c->dry_run = true;
                         break;
