@@ -14,7 +14,14 @@ fi
 
 # Prints a command as typed at a root prompt, then runs it.
 show() {
-        printf '\n%s# %s%s\n' "$bold" "$*" "$plain"
+        line=
+        for a in "$@"; do
+                case $a in
+                *[!A-Za-z0-9_./:=+-]* | "") a="'$a'" ;;
+                esac
+                line="$line${line:+ }$a"
+        done
+        printf '\n%s# %s%s\n' "$bold" "$line" "$plain"
         "$@"
 }
 
@@ -50,6 +57,20 @@ sleeper=$!
 sleep 0.2
 show ps -o user:12,group:12,pid,comm -p "$sleeper"
 kill "$sleeper"
+
+echo
+echo "A service login through PAM (runuser-l ends with pam_dynid.so): the"
+echo "session has its own mount namespace with the home idmapped at pw_dir."
+echo 'session required pam_dynid.so' >>/etc/pam.d/runuser-l
+show runuser -l -s /bin/sh web -c 'id; echo $HOME; echo hello >~/greeting; ls -l ~'
+
+echo
+echo "On disk the file keeps its canonical owner, the foreign range:"
+show ls -ln "$STATE_DIR/storage/web"
+
+echo
+echo "Root inside: the service's own user namespace, inner 0 = $web:"
+show dynidctl run web -- sh -c 'id; cat /proc/self/uid_map; ls -ln ~'
 
 show dynidctl status
 show dynidctl check
