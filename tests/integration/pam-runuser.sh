@@ -32,6 +32,16 @@ expect_eq "the raw file in storage" "$FOREIGN $FOREIGN" \
 expect_eq "the mount is not visible outside the session" "" \
         "$(grep " $HOME_DIR " /proc/self/mountinfo)"
 
+# Nothing of the module's is left in the session: the same environment
+# and the same open descriptors as a login of web without pam_dynid.
+probe='env | sort; for f in /proc/$$/fd/*; do readlink "$f"; done | sed "s/:\[.*//" | sort'
+with=$(runuser -l -s /bin/sh web -c "$probe")
+sed -i '/pam_dynid/d' /etc/pam.d/runuser-l
+without=$(runuser -l -s /bin/sh web -c "$probe")
+echo 'session required pam_dynid.so' >>/etc/pam.d/runuser-l
+expect_eq "environment and descriptors as without pam_dynid" \
+        "$without" "$with"
+
 # The session was recorded and closed again by the same runuser.
 expect_eq "no live session after logout" 0 \
         "$("$D" show web --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
