@@ -263,6 +263,11 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
                 return PAM_SESSION_ERR;
         }
 
+        if (o.debug)
+                pam_syslog(pamh, LOG_DEBUG, "Service %s: block %u+%u, home %s",
+                           svc.lease.name, svc.lease.base, svc.lease.size,
+                           svc.pw.pw_dir);
+
         pid = malloc(sizeof(*pid));
         if (!pid) {
                 service_done(&svc);

@@ -55,7 +55,7 @@ expect_eq "nobody's session keeps the mount namespace" \
 # base, with nothing chowned. "squat1674" hashes to web's slot (FNV-1a 64
 # modulo the 4094 slots of the default pool), so it takes web's old block.
 before=$(stat -c '%i %u %Z' "$STORE/f")
-"$D" remove web >/dev/null || fail "remove web"
+"$D" remove --force web >/dev/null || fail "remove --force web"
 "$D" add squat1674 >/dev/null || fail "add squat1674"
 expect_eq "the squatter holds web's old block" "$B" \
         "$(getent passwd squat1674 | cut -d: -f3)"
