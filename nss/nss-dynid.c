@@ -17,6 +17,7 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,6 +111,31 @@ static bool snap_current(const struct stat *st)
 }
 
 /*
+ * Inside a user namespace that does not map root (a pam_dynid session in
+ * mode=userns), root's files show the overflow uid. Only then, and only
+ * outside the initial namespace, does that uid stand for root.
+ */
+static bool owner_is_root(uid_t uid)
+{
+        unsigned long inside, outside, count;
+        bool initial = false;
+        FILE *f;
+
+        if (uid == 0)
+                return true;
+        if (uid != 65534)
+                return false;
+        f = fopen("/proc/self/uid_map", "re");
+        if (!f)
+                return false;
+        if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+                initial = inside == 0 && outside == 0 &&
+                          count == 4294967295ul;
+        fclose(f);
+        return !initial;
+}
+
+/*
  * Returns 0 with the lock held for reading and a current snapshot open,
  * or -errno with the lock not held.
  */
@@ -122,7 +148,7 @@ static int snap_acquire(void)
         r = stat(SNAPSHOT_PATH, &st) < 0 ? -errno : 0;
         /* Only root's own regular file: a FIFO would block, and a file
          * that others may write could change under the mapping. */
-        if (r == 0 && (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+        if (r == 0 && (!S_ISREG(st.st_mode) || !owner_is_root(st.st_uid) ||
                        (st.st_mode & 022)))
                 r = -EBADMSG;
         if (r < 0) {

@@ -77,8 +77,13 @@ static void service_done(struct service *svc)
         svc->store = NULL;
 }
 
+/*
+ * @closing: the caller may be unprivileged (systemd closes sessions as the
+ * service user) or inside the session's user namespace; a store it may
+ * not open is left to "dynidctl gc", quietly.
+ */
 static int service_find(pam_handle_t *pamh, const struct options *o,
-                        struct service *svc)
+                        bool closing, struct service *svc)
 {
         struct dynid_store_opts opts = { 0 };
         struct dynid_config cfg;
@@ -90,6 +95,14 @@ static int service_find(pam_handle_t *pamh, const struct options *o,
         if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user ||
             dynid_name_check(user, NULL) < 0)
                 return PAM_IGNORE;
+        /* Everybody else is none of our business, whatever state the
+         * configuration or the store is in: a broken dynid.conf must not
+         * lock root out of su. Only our services carry our GECOS prefix. */
+        if (getpwnam_r(user, &svc->pw, svc->pwbuf, sizeof(svc->pwbuf),
+                       &pwp) != 0 || !pwp ||
+            strncmp(svc->pw.pw_gecos, DYNID_GECOS_PREFIX,
+                    strlen(DYNID_GECOS_PREFIX)) != 0)
+                return PAM_IGNORE;
 
         r = dynid_config_load(o->config ?: DEFAULT_CONFIG, !o->config, &cfg,
                               &err);
@@ -100,6 +113,8 @@ static int service_find(pam_handle_t *pamh, const struct options *o,
         }
         r = dynid_store_open(&cfg, &opts, &svc->store, &err);
         dynid_config_free(&cfg);
+        if (r < 0 && closing && (r == -EACCES || r == -EPERM))
+                return PAM_IGNORE;
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "Failed to open the lease store: %s",
                            err.msg[0] ? err.msg : strerror(-r));
@@ -111,9 +126,6 @@ static int service_find(pam_handle_t *pamh, const struct options *o,
                 service_done(svc);
                 return PAM_IGNORE;
         }
-        if (r >= 0 && (getpwnam_r(user, &svc->pw, svc->pwbuf,
-                                  sizeof(svc->pwbuf), &pwp) != 0 || !pwp))
-                r = -ESRCH;
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "Failed to look up service %s: %s",
                            user, strerror(-r));
@@ -243,7 +255,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
         int r;
 
         parse_options(pamh, argc, argv, &o);
-        r = service_find(pamh, &o, &svc);
+        r = service_find(pamh, &o, false, &svc);
         if (r != PAM_SUCCESS)
                 return r;
 
@@ -308,14 +320,15 @@ EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
         struct options o;
         int r;
 
-        /* systemd closes sessions as the service user: gc reaps those. */
-        if (geteuid() != 0)
-                return PAM_SUCCESS;
+        /* Only the process that opened the session knows its pid. It may
+         * be unprivileged now, or inside the session's user namespace
+         * (mode=userns), where the store may still be reachable: try, and
+         * leave to gc what cannot be closed here. */
         if (pam_get_data(pamh, DATA_PID, &data) != PAM_SUCCESS || !data)
                 return PAM_IGNORE;
 
         parse_options(pamh, argc, argv, &o);
-        r = service_find(pamh, &o, &svc);
+        r = service_find(pamh, &o, true, &svc);
         if (r != PAM_SUCCESS)
                 return r == PAM_IGNORE ? PAM_SUCCESS : r;
         r = dynid_session_close(svc.store, *(const uint32_t *) data);

@@ -27,3 +27,15 @@ expect_eq "HOME" "$STATE_DIR/home/web" "$(echo "$out" | sed -n 5p)"
 expect_eq "a new file inside" "$B" "$(echo "$out" | sed -n 6p)"
 expect_eq "the raw file in storage" 2147352576 \
         "$(stat -c %u "$STATE_DIR/storage/web/g")"
+
+# Names resolve inside, where root's snapshot shows the overflow uid.
+expect_eq "id inside" "uid=$B(web) gid=$B(web) groups=$B(web)" \
+        "$(runuser -l -s /bin/sh web -c id)"
+
+# The launcher, inside the namespace now, still ends the session: gc finds
+# no record left to reap (reaping one would mark the lease used again).
+used=$("$D" show web --json | sed -n 's/^ *"last_used": \([0-9]*\),*$/\1/p')
+sleep 1.1
+"$D" gc >/dev/null || fail "gc"
+expect_eq "no session left for gc" "$used" \
+        "$("$D" show web --json | sed -n 's/^ *"last_used": \([0-9]*\),*$/\1/p')"
