@@ -173,7 +173,7 @@ static bool nss_id_is_ours(uint32_t id)
         struct passwd pw, *pwp = NULL;
 
         return getpwuid_r(id, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
-               strncmp(pw.pw_gecos, GECOS_PREFIX, strlen(GECOS_PREFIX)) == 0;
+               strncmp(pw.pw_gecos, DYNID_GECOS_PREFIX, strlen(DYNID_GECOS_PREFIX)) == 0;
 }
 
 /* Does another NSS source resolve @name? */

@@ -28,6 +28,10 @@
 #define DYNID_BLOCK_SIZE_DEFAULT 65536u
 #define DYNID_FOREIGN_BASE       2147352576u   /* 0x7FFE0000 */
 
+/* Every service's GECOS field starts with this: it tells our own answers
+ * from those of other NSS sources. */
+#define DYNID_GECOS_PREFIX "dynid service "
+
 struct dynid_err {
         char msg[512];
 };

@@ -18,12 +18,12 @@ int snapshot_record(struct dynid_store *s, const char *name,
                     const struct lease_val *v, char *buf, size_t size,
                     struct snap_record *ret)
 {
-        size_t glen = sizeof(GECOS_PREFIX) + strlen(name);
+        size_t glen = sizeof(DYNID_GECOS_PREFIX) + strlen(name);
         int hlen;
 
         if (glen > size)
                 return -ERANGE;
-        snprintf(buf, size, GECOS_PREFIX "%s", name);
+        snprintf(buf, size, DYNID_GECOS_PREFIX "%s", name);
         hlen = dynid_config_home(&s->cfg, name, buf + glen, size - glen);
         if (hlen < 0)
                 return hlen;

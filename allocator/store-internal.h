@@ -8,9 +8,7 @@
 #include "record.h"
 #include "util.h"
 
-/* Every service's GECOS field starts with this: it tells our own answers
- * from those of other sources. */
-#define GECOS_PREFIX "dynid service "
+#define GECOS_PREFIX DYNID_GECOS_PREFIX
 
 struct dynid_store {
         struct dynid_config cfg;        /* a private copy */

@@ -778,20 +778,16 @@ static const struct option options_gc[] = {
 struct run_ctx {
         struct dynid_store *s;
         const char *name;
+        struct dynid_err err;   /* why the session could not be recorded */
 };
 
 static int run_session(pid_t pid, bool open, void *userdata)
 {
         struct run_ctx *rc = userdata;
-        struct dynid_err err = {};
-        int r;
 
         if (!open)
                 return dynid_session_close(rc->s, pid);
-        r = dynid_session_open(rc->s, rc->name, pid, &err);
-        if (r < 0)
-                fail("run: cannot record the session", r, &err);
-        return r;
+        return dynid_session_open(rc->s, rc->name, pid, &rc->err);
 }
 
 /* The detached, idmapped home of @l. */
@@ -849,7 +845,7 @@ static int verb_run(struct ctx *c)
         if (r < 0)
                 return r;
 
-        rc = (struct run_ctx) { s, name };
+        rc = (struct run_ctx) { .s = s, .name = name };
         r = run_service(&(struct run_request) {
                                 .home = home,
                                 .shell = c->cfg.shell,
@@ -860,8 +856,10 @@ static int verb_run(struct ctx *c)
                                 .argv = c->args + 1,
                         }, tree, run_session, &rc);
         close(tree);
+        if (r < 0 && rc.err.msg[0])
+                return fail("run: cannot record the session", r, &rc.err);
         if (r < 0)
-                return fail("run", r, NULL);
+                return fail("run: cannot start the command", r, NULL);
         return r;
 }
 

@@ -158,11 +158,8 @@ int run_service(const struct run_request *rq, int tree, run_session_fn rec,
         char map[64], c;
 
         r = make_dirs(rq->home);
-        if (r < 0) {
-                fprintf(stderr, "dynidctl: run: cannot create %s: %s\n",
-                        rq->home, strerror(-r));
-                return -1;
-        }
+        if (r < 0)
+                return r;
         if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
                 return -errno;
 
