@@ -29,8 +29,9 @@ expect_eq "the raw file in storage" 2147352576 \
         "$(stat -c %u "$STATE_DIR/storage/web/g")"
 
 # Names resolve inside, where root's snapshot shows the overflow uid.
+# (A login resets the environment; an ASan build needs its preload kept.)
 expect_eq "id inside" "uid=$B(web) gid=$B(web) groups=$B(web)" \
-        "$(runuser -l -s /bin/sh web -c id)"
+        "$(runuser -l -w LD_PRELOAD,ASAN_OPTIONS -s /bin/sh web -c id)"
 
 # The launcher, inside the namespace now, still ends the session: gc finds
 # no record left to reap (reaping one would mark the lease used again).
