@@ -83,7 +83,15 @@ setup_sandbox() {
         mkdir -p "${STATE_DIR%/dynid}"
         mount -t tmpfs -o mode=0755 tmpfs "${STATE_DIR%/dynid}" ||
                 fail "cannot mount a tmpfs on ${STATE_DIR%/dynid}"
+        # The compiled-in configuration, empty: /etc/dynid is in the /etc
+        # overlay; a staged build's gets a tmpfs of its own.
+        CONF_FILE=${SYSCONFDIR:-/etc}/dynid/dynid.conf
         rm -rf /etc/dynid
+        if [ "$CONF_FILE" != /etc/dynid/dynid.conf ]; then
+                mkdir -p "${CONF_FILE%/*}"
+                mount -t tmpfs -o mode=0755 tmpfs "${CONF_FILE%/*}" ||
+                        fail "cannot mount a tmpfs on ${CONF_FILE%/*}"
+        fi
         install -m 0644 "$top_builddir/.libs/libnss_dynid.so.2" "$nssdir/" ||
                 fail "the NSS module is not built"
         install -D -m 0644 "$top_builddir/.libs/pam_dynid.so" \

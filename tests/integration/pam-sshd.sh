@@ -21,8 +21,8 @@ overlay /run
 rm -f /run/nologin /etc/nologin
 
 # The service gets a real shell: the snapshot takes it at "add".
-mkdir -p /etc/dynid
-printf '[service]\nshell = /bin/sh\n' >/etc/dynid/dynid.conf
+mkdir -p "${CONF_FILE%/*}"
+printf '[service]\nshell = /bin/sh\n' >"$CONF_FILE"
 echo 'session required pam_dynid.so' >>/etc/pam.d/sshd
 "$D" add web >/dev/null || fail "add web"
 B=$(getent passwd web | cut -d: -f3)
