@@ -158,6 +158,37 @@ static int make_mount_point(const char *path)
         }
 }
 
+/*
+ * Unshares a mount namespace and attaches @tree at @dir in it, on top of
+ * nothing: a process that opens one session after another would otherwise
+ * stack a home per session. On failure the caller is back in its own
+ * namespace.
+ */
+static int attach_home(int tree, const char *dir)
+{
+        int old, r = 0;
+
+        old = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (old < 0)
+                return -errno;
+        if (unshare(CLONE_NEWNS) < 0) {
+                r = -errno;
+                close(old);
+                return r;
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                r = -errno;
+        while (r >= 0 && umount2(dir, MNT_DETACH) == 0)
+                ;
+        if (r >= 0 && move_mount(tree, "", AT_FDCWD, dir,
+                                 MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                r = -errno;
+        if (r < 0 && setns(old, CLONE_NEWNS) < 0)
+                r = -errno;
+        close(old);
+        return r;
+}
+
 /* The home, idmapped, in a new mount namespace at pw_dir. */
 static int mount_home(pam_handle_t *pamh, struct service *svc)
 {
@@ -183,15 +214,9 @@ static int mount_home(pam_handle_t *pamh, struct service *svc)
                 return r;
         }
 
-        /* From here on, everything happens in the session's namespace. */
-        if (unshare(CLONE_NEWNS) < 0 ||
-            mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                r = -errno;
+        r = make_mount_point(svc->pw.pw_dir);
         if (r >= 0)
-                r = make_mount_point(svc->pw.pw_dir);
-        if (r >= 0 && move_mount(tree, "", AT_FDCWD, svc->pw.pw_dir,
-                                 MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                r = -errno;
+                r = attach_home(tree, svc->pw.pw_dir);
         close(tree);
         if (r < 0)
                 pam_syslog(pamh, LOG_ERR, "Failed to mount the home of %s at "
