@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -301,6 +303,71 @@ static void test_no_session_left(void **state)
         assert_int_equal(sessions(), 0);
 }
 
+/* runuser blocks every signal around the session; other callers ignore
+ * SIGCHLD, which would make a waitpid(-1) helper lose its child. */
+static void test_hostile_signals(void **state)
+{
+        sigset_t all, old;
+        struct sigaction ign = { .sa_handler = SIG_IGN }, prev;
+
+        sigfillset(&all);
+        assert_int_equal(sigprocmask(SIG_BLOCK, &all, &old), 0);
+        assert_int_equal(sigaction(SIGCHLD, &ign, &prev), 0);
+        cycle(true);
+        assert_int_equal(sigaction(SIGCHLD, &prev, NULL), 0);
+        assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+        assert_int_equal(sessions(), 0);
+}
+
+static void *idle_thread(void *arg)
+{
+        char c;
+
+        return read(*(int *) arg, &c, 1) < 0 ? NULL : arg;
+}
+
+static void ns_of(const char *which, char *buf, size_t size)
+{
+        char path[64];
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", which);
+        n = readlink(path, buf, size - 1);
+        assert_true(n > 0);
+        buf[n] = 0;
+}
+
+/* mode=userns needs a single-threaded caller: a clear refusal, before
+ * anything is built or recorded. */
+static void test_userns_threads(void **state)
+{
+        char mnt[64], user[64], mnt2[64], user2[64];
+        struct pam_conv c = { conv, NULL };
+        pam_handle_t *h = NULL;
+        pthread_t th;
+        int p[2];
+
+        assert_int_equal(pipe(p), 0);
+        assert_int_equal(pthread_create(&th, NULL, idle_thread, &p[0]), 0);
+        ns_of("mnt", mnt, sizeof(mnt));
+        ns_of("user", user, sizeof(user));
+
+        assert_int_equal(pam_start("dynid-threads", SERVICE, &c, &h),
+                         PAM_SUCCESS);
+        assert_int_equal(pam_open_session(h, 0), PAM_SESSION_ERR);
+        assert_int_equal(pam_end(h, PAM_SUCCESS), PAM_SUCCESS);
+
+        ns_of("mnt", mnt2, sizeof(mnt2));
+        ns_of("user", user2, sizeof(user2));
+        assert_string_equal(mnt2, mnt);
+        assert_string_equal(user2, user);
+        assert_int_equal(sessions(), 0);
+
+        close(p[1]);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        close(p[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -309,6 +376,8 @@ int main(void)
                 cmocka_unit_test(test_mounts),
                 cmocka_unit_test(test_memory),
                 cmocka_unit_test(test_no_session_left),
+                cmocka_unit_test(test_hostile_signals),
+                cmocka_unit_test(test_userns_threads),
         };
 
         return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,6 +18,13 @@ account required pam_permit.so
 session required pam_dynid.so mode=$mode
 END
 
+# For the refusal of a threaded caller in mode=userns.
+cat >/etc/pam.d/dynid-threads <<END
+auth required pam_permit.so
+account required pam_permit.so
+session required pam_dynid.so mode=userns
+END
+
 "$DYNIDCTL" add web >/dev/null || fail "dynidctl add"
 # Without malloc's per-thread cache, the bytes in use are exact (see the
 # memory check in the test).
