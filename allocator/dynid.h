@@ -302,6 +302,18 @@ int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
  */
 int dynid_enter_userns(const char *map);
 
+/*
+ * dynid_make_home_dir() - make sure the mount point @path exists, walking
+ * it from "/" without following a symlink, creating what is missing
+ * (root's, 0755). Every directory on the way must be root's and writable
+ * by nobody else, or sticky like /tmp: a home that another user could
+ * redirect would let a session mount its own files over anything.
+ * Returns 0; -ELOOP for a symlink on the way; -EPERM for a directory that
+ * is not root's or is group/other-writable; -EINVAL for a relative path
+ * or ".."; other -errno.
+ */
+int dynid_make_home_dir(const char *path);
+
 /* ---- sessions (session.c) ---------------------------------------------- */
 
 /*

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -214,4 +215,59 @@ int dynid_enter_userns(const char *map)
         }
         close(done[0]);
         return r;
+}
+
+/* Opens the component @name below @dir (creating it, 0755, when missing)
+ * and checks it: a real directory of root's that nobody else may change,
+ * or, like /tmp, may add to but not rename or remove others' entries in
+ * (sticky): what we walk into next is checked the same way. */
+static int open_home_step(int dir, const char *name)
+{
+        struct stat st;
+        int fd;
+
+        if (strcmp(name, "..") == 0)
+                return -EINVAL;
+        fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                            O_CLOEXEC);
+        }
+        if (fd < 0)
+                return errno == ENOTDIR ? -ELOOP : -errno;
+        if (fstat(fd, &st) < 0 || st.st_uid != 0 ||
+            ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+                close(fd);
+                return -EPERM;
+        }
+        return fd;
+}
+
+int dynid_make_home_dir(const char *path)
+{
+        char buf[4096], *save = NULL;
+        int dir;
+
+        if (path[0] != '/' || strlen(path) >= sizeof(buf))
+                return -EINVAL;
+        strcpy(buf, path);
+        dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        for (char *c = strtok_r(buf, "/", &save); c;
+             c = strtok_r(NULL, "/", &save)) {
+                int next;
+
+                if (strcmp(c, ".") == 0)
+                        continue;
+                next = open_home_step(dir, c);
+                close(dir);
+                if (next < 0)
+                        return next;
+                dir = next;
+        }
+        close(dir);
+        return 0;
 }

@@ -135,29 +135,6 @@ static int service_find(pam_handle_t *pamh, const struct options *o,
         return PAM_SUCCESS;
 }
 
-/* mkdir -p for the mount point: root's, 0755. */
-static int make_mount_point(const char *path)
-{
-        char buf[4096];
-        size_t len = strlen(path);
-
-        if (path[0] != '/' || len >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, path, len + 1);
-        for (char *p = buf + 1;; p++) {
-                if (*p != '/' && *p != 0)
-                        continue;
-                char c = *p;
-
-                *p = 0;
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = c;
-                if (!c)
-                        return 0;
-        }
-}
-
 /*
  * Unshares a mount namespace and attaches @tree at @dir in it, on top of
  * nothing: a process that opens one session after another would otherwise
@@ -214,7 +191,7 @@ static int mount_home(pam_handle_t *pamh, struct service *svc)
                 return r;
         }
 
-        r = make_mount_point(svc->pw.pw_dir);
+        r = dynid_make_home_dir(svc->pw.pw_dir);
         if (r >= 0)
                 r = attach_home(tree, svc->pw.pw_dir);
         close(tree);

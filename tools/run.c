@@ -23,6 +23,7 @@
 #include <linux/close_range.h>
 #include <unistd.h>
 
+#include "dynid.h"
 #include "run.h"
 
 static pid_t child_pid;
@@ -47,29 +48,6 @@ static int write_map(pid_t pid, const char *which, const char *map)
                 r = -errno;
         close(fd);
         return r;
-}
-
-/* mkdir -p, root's, 0755: the mount point of the home, on the host. */
-static int make_dirs(const char *path)
-{
-        char buf[4096];
-        size_t len = strlen(path);
-
-        if (path[0] != '/' || len >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, path, len + 1);
-        for (char *p = buf + 1;; p++) {
-                char c = *p;
-
-                if (c != '/' && c != 0)
-                        continue;
-                *p = 0;
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = c;
-                if (!c)
-                        return 0;
-        }
 }
 
 /* An inner user other than root keeps no capability, not even in its
@@ -157,7 +135,7 @@ int run_service(const struct run_request *rq, int tree, run_session_fn rec,
         int ready[2], go[2], st, r;
         char map[64], c;
 
-        r = make_dirs(rq->home);
+        r = dynid_make_home_dir(rq->home);
         if (r < 0)
                 return r;
         if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)

@@ -66,3 +66,21 @@ out=$(runuser -l -s /bin/sh web -c 'stat -c %u ~/f')
 expect_eq "the file after the move is owned by the new base" "$B2" "$out"
 expect_eq "storage untouched (inode, owner, ctime)" "$before" \
         "$(stat -c '%i %u %Z' "$STORE/f")"
+
+# A home reached through a symlink (here to "/", so that the home of a
+# service named "etc" would be /etc) is refused, by login and by run.
+ln -s / "$WORK/lnk"
+mkdir -p "${CONF_FILE%/*}"
+printf '[service]\nhome = %s/lnk/%%n\n' "$WORK" >"$CONF_FILE"
+"$D" add etc >/dev/null || fail "add etc"
+mounts=$(cat /proc/self/mountinfo)
+runuser -l -s /bin/sh etc -c true 2>/dev/null
+expect_eq "login with a home through a symlink: exit status" 1 "$?"
+"$D" run etc -- true 2>"$WORK/err"
+expect_eq "run with a home through a symlink: exit status" 1 "$?"
+expect_eq "run with a home through a symlink: message" \
+        "dynidctl: run: cannot start the command: Too many levels of symbolic links" \
+        "$(cat "$WORK/err")"
+expect_eq "nothing mounted" "$mounts" "$(cat /proc/self/mountinfo)"
+expect_eq "no live session" 0 \
+        "$("$D" show etc --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
