@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -221,7 +222,7 @@ int dynid_enter_userns(const char *map)
  * and checks it: a real directory of root's that nobody else may change,
  * or, like /tmp, may add to but not rename or remove others' entries in
  * (sticky): what we walk into next is checked the same way. */
-static int open_home_step(int dir, const char *name)
+static int open_home_step(int dir, const char *name, bool last)
 {
         struct stat st;
         int fd;
@@ -237,8 +238,11 @@ static int open_home_step(int dir, const char *name)
         }
         if (fd < 0)
                 return errno == ENOTDIR ? -ELOOP : -errno;
-        if (fstat(fd, &st) < 0 || st.st_uid != 0 ||
-            ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+        /* The mount point itself may be anybody's (a home from an earlier
+         * session of this process is mounted there): it cannot be
+         * swapped as long as its parent is safe. */
+        if (fstat(fd, &st) < 0 || (!last && (st.st_uid != 0 ||
+            ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))))) {
                 close(fd);
                 return -EPERM;
         }
@@ -256,13 +260,13 @@ int dynid_make_home_dir(const char *path)
         dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return -errno;
-        for (char *c = strtok_r(buf, "/", &save); c;
-             c = strtok_r(NULL, "/", &save)) {
+        for (char *c = strtok_r(buf, "/", &save), *n; c; c = n) {
                 int next;
 
+                n = strtok_r(NULL, "/", &save);
                 if (strcmp(c, ".") == 0)
                         continue;
-                next = open_home_step(dir, c);
+                next = open_home_step(dir, c, !n);
                 close(dir);
                 if (next < 0)
                         return next;

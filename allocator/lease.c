@@ -231,7 +231,8 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
                 const struct dynid_lease *l = &list[i];
 
                 if (l->sessions > 0 || l->last_used > now ||
-                    now - l->last_used < s->cfg.idle_ttl)
+                    now - l->last_used < s->cfg.idle_ttl ||
+                    block_in_use(l->base, l->size))
                         continue;
                 if (!dry_run)
                         r = remove_one(s, txn, l->name, false, NULL);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -179,6 +180,45 @@ bool session_alive(uint32_t pid, const struct session_val *sv)
 
         return boot_id(boot) >= 0 && strcmp(boot, sv->boot_id) == 0 &&
                start_time(pid, &st) >= 0 && st == sv->start_time;
+}
+
+/* Does any process run with an ID (real, effective, saved or filesystem
+ * uid) inside the block? A session ends with its leader, but what the
+ * leader started may still run: such a lease is not idle. */
+bool block_in_use(uint32_t base, uint32_t size)
+{
+        struct dirent *de;
+        bool used = false;
+        DIR *d;
+
+        d = opendir("/proc");
+        if (!d)
+                return true;    /* cannot tell: keep the lease */
+        while (!used && (de = readdir(d))) {
+                char path[300], line[256];
+                FILE *f;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f)) {
+                        unsigned long id[4];
+
+                        if (sscanf(line, "Uid: %lu %lu %lu %lu", &id[0],
+                                   &id[1], &id[2], &id[3]) != 4)
+                                continue;
+                        for (int i = 0; i < 4; i++)
+                                used |= id[i] >= base &&
+                                        id[i] - base < size;
+                        break;
+                }
+                fclose(f);
+        }
+        closedir(d);
+        return used;
 }
 
 int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,

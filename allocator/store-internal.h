@@ -89,6 +89,8 @@ struct session_val;
 bool session_alive(uint32_t pid, const struct session_val *sv);
 int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,
                   uint32_t *ret);
+/* Does a process run with a uid inside the block? */
+bool block_in_use(uint32_t base, uint32_t size);
 /* Ends the sessions whose process is gone; returns how many (or would). */
 int session_reap(struct dynid_store *s, MDB_txn *txn, bool dry_run);
 

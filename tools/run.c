@@ -92,6 +92,20 @@ static void set_env(const struct run_request *rq)
         free(t);
 }
 
+/* The command starts as a service would: default dispositions, nothing
+ * blocked, whatever the shell that started dynidctl had set. */
+static void reset_signals(void)
+{
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        sigaction(sig, &dfl, NULL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* The child: namespaces, home, identity, exec. Never returns. */
 static void child(const struct run_request *rq, int tree, int ready, int go)
 {
@@ -101,8 +115,10 @@ static void child(const struct run_request *rq, int tree, int ready, int go)
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
                 goto fail;
         step = "wait for the parent";
-        if (write(ready, "x", 1) != 1 || read(go, &c, 1) != 1)
+        if (write(ready, "x", 1) != 1)
                 goto fail;
+        if (read(go, &c, 1) != 1)
+                _exit(127);     /* the parent gave up and said why */
         step = "mount the home";
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
             move_mount(tree, "", AT_FDCWD, rq->home,
@@ -121,6 +137,7 @@ static void child(const struct run_request *rq, int tree, int ready, int go)
         if (chdir(rq->home) < 0)
                 goto fail;
         set_env(rq);
+        reset_signals();
         execvp(rq->argv[0], rq->argv);
         step = rq->argv[0];
 fail:
@@ -154,6 +171,9 @@ int run_service(const struct run_request *rq, int tree, run_session_fn rec,
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
+        /* A child that died early must not kill us through the pipe. */
+        sigaction(SIGPIPE, &(struct sigaction) { .sa_handler = SIG_IGN },
+                  NULL);
 
         /* Inner 0 is the lease's base. */
         snprintf(map, sizeof(map), "0 %u %u\n", rq->base, rq->size);
@@ -164,8 +184,10 @@ int run_service(const struct run_request *rq, int tree, run_session_fn rec,
                 r = write_map(child_pid, "gid_map", map);
         if (r >= 0)
                 r = rec(child_pid, true, userdata);
-        if (r >= 0 && write(go[1], "x", 1) != 1)
+        if (r >= 0 && write(go[1], "x", 1) != 1) {
                 r = -errno;
+                rec(child_pid, false, userdata);
+        }
         close(go[1]);
         close(ready[0]);
         if (r < 0)

@@ -122,3 +122,21 @@ expect_eq "check after the second reap" 0 "$?"
 expect_eq "remove without --force" 0 "$?"
 "$D" check >/dev/null
 expect_eq "check with no lease" 0 "$?"
+
+# Idle leases: with idle_ttl, gc reclaims a lease without a session only
+# when no process runs with an ID of its block, not even one a session
+# left behind.
+mkdir -p "${CONF_FILE%/*}"
+printf '[service]\nidle_ttl = 1\n' >"$CONF_FILE"
+"$D" add idle >/dev/null || fail "add idle"
+IB=$(getent passwd idle | cut -d: -f3)
+setpriv --reuid="$((IB + 5))" --regid="$IB" --clear-groups sleep 30 &
+left=$!
+sleep 2
+expect_eq "a process in the block keeps the lease" "" "$("$D" gc)"
+expect_eq "the lease is still there" idle \
+        "$(getent passwd "$IB" | cut -d: -f1)"
+kill "$left"
+wait "$left" 2>/dev/null
+expect_eq "without it, gc reclaims the lease" "reclaimed idle" \
+        "$("$D" gc | grep idle)"
