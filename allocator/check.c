@@ -193,6 +193,30 @@ static void check_mode(struct checker *c, const char *path,
                 (unsigned) geteuid(), (unsigned) mode);
 }
 
+/* STATE/storage is root's and private; each lease's storage a real
+ * directory owned by the foreign range (by us when we are not root). */
+static void check_storage(struct checker *c, const struct dynid_lease *list,
+                          size_t n)
+{
+        uid_t owner = geteuid() == 0 ? DYNID_FOREIGN_BASE : geteuid();
+        char path[4096];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/storage", c->s->state_dir);
+        if (lstat(path, &st) < 0)
+                return;
+        check_mode(c, path, &st, S_IFDIR, 0700);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(path, sizeof(path), "%s/storage/%s", c->s->state_dir,
+                         list[i].name);
+                if (lstat(path, &st) < 0)
+                        continue;       /* made again at the next session */
+                if (!S_ISDIR(st.st_mode) || st.st_uid != owner)
+                        problem(c, "%s: must be a directory owned by uid %u",
+                                path, (unsigned) owner);
+        }
+}
+
 static void check_files(struct checker *c)
 {
         struct dynid_store *s = c->s;
@@ -277,6 +301,7 @@ int dynid_check(struct dynid_store *s, dynid_report_fn report,
         r = check_indexes(&c, list, n);
         if (r >= 0) {
                 check_files(&c);
+                check_storage(&c, list, n);
                 check_snapshot(&c, list, n);
                 check_conflicts(&c, list, n);
         }

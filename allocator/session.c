@@ -57,7 +57,8 @@ static int boot_id(char ret[37])
 }
 
 /* Field 22 of /proc/PID/stat; the command name (field 2) may hold spaces
- * and parentheses, so counting starts after its last ')'. */
+ * and parentheses, so counting starts after its last ')'. A zombie has
+ * ended already: -ESRCH. */
 static int start_time(uint32_t pid, uint64_t *ret)
 {
         char path[64], buf[2048], *p;
@@ -69,8 +70,10 @@ static int start_time(uint32_t pid, uint64_t *ret)
         if (r < 0)
                 return r;
         p = strrchr(buf, ')');
-        if (!p)
+        if (!p || !p[1] || !p[2])
                 return -EIO;
+        if (p[2] == 'Z' || p[2] == 'X')
+                return -ESRCH;
         for (int field = 2; field < 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (!p)
