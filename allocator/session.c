@@ -149,16 +149,8 @@ static int session_end(struct dynid_store *s, MDB_txn *txn, uint32_t pid,
 static int session_get(struct dynid_store *s, MDB_txn *txn, uint32_t pid,
                        struct session_val *ret)
 {
-        MDB_val k = { sizeof(pid), &pid }, v;
-        int r;
-
-        r = mdb_to_errno(mdb_get(txn, s->dbi_session, &k, &v));
-        if (r < 0)
-                return r;
-        if (v.mv_size != sizeof(*ret))
-                return -EIO;
-        memcpy(ret, v.mv_data, sizeof(*ret));
-        return 0;
+        return db_get_fixed(txn, s->dbi_session, &pid, sizeof(pid), ret,
+                            sizeof(*ret));
 }
 
 int dynid_session_close(struct dynid_store *s, uint32_t pid)
@@ -224,12 +216,15 @@ bool block_in_use(uint32_t base, uint32_t size)
         return used;
 }
 
-int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,
-                  uint32_t *ret)
+typedef int (*session_fn)(uint32_t pid, const struct session_val *sv,
+                          void *userdata);
+
+/* Calls @fn for every recorded session; stops at its first error. */
+static int session_foreach(struct dynid_store *s, MDB_txn *txn,
+                           session_fn fn, void *userdata)
 {
         MDB_cursor *c;
         MDB_val k, v;
-        uint32_t n = 0;
         int r, op;
 
         r = mdb_to_errno(mdb_cursor_open(txn, s->dbi_session, &c));
@@ -237,47 +232,7 @@ int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,
                 return r;
         for (op = MDB_FIRST;; op = MDB_NEXT) {
                 struct session_val sv;
-
-                r = mdb_to_errno(mdb_cursor_get(c, &k, &v, op));
-                if (r < 0)
-                        break;
-                if (v.mv_size != sizeof(sv)) {
-                        r = -EIO;
-                        break;
-                }
-                memcpy(&sv, v.mv_data, sizeof(sv));
-                /* Only live ones: a killed launcher leaves a record that
-                 * gc reaps, and until then the lease is idle all the same. */
-                if (strcmp(sv.name, name) == 0) {
-                        uint32_t pid;
-
-                        memcpy(&pid, k.mv_data, sizeof(pid));
-                        n += session_alive(pid, &sv);
-                }
-        }
-        mdb_cursor_close(c);
-        if (r != -ENOENT)
-                return r;
-        *ret = n;
-        return 0;
-}
-
-/* The pids of the recorded sessions whose process is gone. */
-static int dead_sessions(struct dynid_store *s, MDB_txn *txn,
-                         uint32_t **ret, size_t *n)
-{
-        uint32_t *dead = NULL;
-        MDB_cursor *c;
-        MDB_val k, v;
-        size_t count = 0;
-        int r, op;
-
-        r = mdb_to_errno(mdb_cursor_open(txn, s->dbi_session, &c));
-        if (r < 0)
-                return r;
-        for (op = MDB_FIRST;; op = MDB_NEXT) {
-                struct session_val sv;
-                uint32_t pid, *nd;
+                uint32_t pid;
 
                 r = mdb_to_errno(mdb_cursor_get(c, &k, &v, op));
                 if (r < 0)
@@ -288,40 +243,79 @@ static int dead_sessions(struct dynid_store *s, MDB_txn *txn,
                 }
                 memcpy(&sv, v.mv_data, sizeof(sv));
                 memcpy(&pid, k.mv_data, sizeof(pid));
-                if (session_alive(pid, &sv))
-                        continue;
-                nd = reallocarray(dead, count + 1, sizeof(*dead));
-                if (!nd) {
-                        r = -ENOMEM;
+                r = fn(pid, &sv, userdata);
+                if (r < 0)
                         break;
-                }
-                dead = nd;
-                dead[count++] = pid;
         }
         mdb_cursor_close(c);
-        if (r != -ENOENT) {
-                free(dead);
+        return r == -ENOENT ? 0 : r;
+}
+
+struct counting {
+        const char *name;
+        uint32_t n;
+};
+
+/* Only live ones: a killed launcher leaves a record that gc reaps, and
+ * until then the lease is idle all the same. */
+static int count_live(uint32_t pid, const struct session_val *sv,
+                      void *userdata)
+{
+        struct counting *c = userdata;
+
+        if (strcmp(sv->name, c->name) == 0)
+                c->n += session_alive(pid, sv);
+        return 0;
+}
+
+int session_count(struct dynid_store *s, MDB_txn *txn, const char *name,
+                  uint32_t *ret)
+{
+        struct counting c = { name, 0 };
+        int r;
+
+        r = session_foreach(s, txn, count_live, &c);
+        if (r < 0)
                 return r;
-        }
-        *ret = dead;
-        *n = count;
+        *ret = c.n;
+        return 0;
+}
+
+struct dead_list {
+        uint32_t *pids;
+        size_t n;
+};
+
+static int collect_dead(uint32_t pid, const struct session_val *sv,
+                        void *userdata)
+{
+        struct dead_list *d = userdata;
+        uint32_t *np;
+
+        if (session_alive(pid, sv))
+                return 0;
+        np = reallocarray(d->pids, d->n + 1, sizeof(*np));
+        if (!np)
+                return -ENOMEM;
+        d->pids = np;
+        d->pids[d->n++] = pid;
         return 0;
 }
 
 int session_reap(struct dynid_store *s, MDB_txn *txn, bool dry_run)
 {
-        uint32_t *dead = NULL;
-        size_t n = 0;
+        struct dead_list d = { NULL, 0 };
         int r;
 
-        r = dead_sessions(s, txn, &dead, &n);
-        for (size_t i = 0; r >= 0 && !dry_run && i < n; i++) {
+        /* Collected first: deleting under a cursor would move it. */
+        r = session_foreach(s, txn, collect_dead, &d);
+        for (size_t i = 0; r >= 0 && !dry_run && i < d.n; i++) {
                 struct session_val sv;
 
-                r = session_get(s, txn, dead[i], &sv);
+                r = session_get(s, txn, d.pids[i], &sv);
                 if (r >= 0)
-                        r = session_end(s, txn, dead[i], &sv);
+                        r = session_end(s, txn, d.pids[i], &sv);
         }
-        free(dead);
-        return r < 0 ? r : (int) n;
+        free(d.pids);
+        return r < 0 ? r : (int) d.n;
 }

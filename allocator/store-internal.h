@@ -62,6 +62,11 @@ void lease_fill(const char *name, size_t len, const struct lease_val *v,
 int lease_list_txn(struct dynid_store *s, MDB_txn *txn,
                    struct dynid_lease **ret, size_t *n);
 
+/* The value of @key in @dbi, which must be exactly @size bytes (-EIO if
+ * not); -ENOENT when there is none. */
+int db_get_fixed(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                 void *ret, size_t size);
+
 int meta_get_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
                  uint64_t *ret);
 int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,

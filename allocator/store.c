@@ -408,19 +408,26 @@ int write_end(struct dynid_store *s, MDB_txn *txn, int r)
         return r;
 }
 
+int db_get_fixed(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                 void *ret, size_t size)
+{
+        MDB_val k = { klen, (void *) key }, v;
+        int r;
+
+        r = mdb_to_errno(mdb_get(txn, dbi, &k, &v));
+        if (r < 0)
+                return r;
+        if (v.mv_size != size)
+                return -EIO;
+        memcpy(ret, v.mv_data, size);
+        return 0;
+}
+
 int meta_get_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
                  uint64_t *ret)
 {
-        MDB_val k = { strlen(key), (void *) key }, v;
-        int r;
-
-        r = mdb_to_errno(mdb_get(txn, s->dbi_meta, &k, &v));
-        if (r < 0)
-                return r;
-        if (v.mv_size != sizeof(uint64_t))
-                return -EIO;
-        memcpy(ret, v.mv_data, sizeof(uint64_t));
-        return 0;
+        return db_get_fixed(txn, s->dbi_meta, key, strlen(key), ret,
+                            sizeof(*ret));
 }
 
 int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
@@ -435,16 +442,8 @@ int meta_put_u64(struct dynid_store *s, MDB_txn *txn, const char *key,
 int lease_get(struct dynid_store *s, MDB_txn *txn, const char *name,
               struct lease_val *ret)
 {
-        MDB_val k = { strlen(name), (void *) name }, v;
-        int r;
-
-        r = mdb_to_errno(mdb_get(txn, s->dbi_lease, &k, &v));
-        if (r < 0)
-                return r;
-        if (v.mv_size != sizeof(*ret))
-                return -EIO;
-        memcpy(ret, v.mv_data, sizeof(*ret));
-        return 0;
+        return db_get_fixed(txn, s->dbi_lease, name, strlen(name), ret,
+                            sizeof(*ret));
 }
 
 int lease_get_val(struct dynid_store *s, MDB_txn *txn, const MDB_val *name,
