@@ -128,3 +128,46 @@ as_nobody() {
         [ "$1" = ps ] && set -- env LD_PRELOAD= "$@"
         setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 }
+
+# lease_field NAME KEY: a numeric field of "dynidctl show NAME --json".
+lease_field() {
+        "$DYNIDCTL" show "$1" --json |
+                sed -n "s/^ *\"$2\": \\([0-9]*\\),*\$/\\1/p"
+}
+
+# after_second T: waits until the clock has passed second T, so that a
+# write of last_used after this is seen as a change.
+after_second() {
+        n=0
+        while [ "$(date +%s)" -le "$1" ]; do
+                n=$((n + 1))
+                [ "$n" -le 30 ] || fail "the clock does not move"
+                sleep 0.1
+        done
+}
+
+# The command a session test runs, and what its output must show.
+SESSION_PROBE='id -u; echo $HOME; touch ~/f; stat -c %u ~/f; grep " $HOME " /proc/self/mountinfo'
+
+# expect_session_home WHAT OUTPUT BASE NAME: OUTPUT of SESSION_PROBE in a
+# session of service NAME shows uid BASE, its home idmapped, nosuid and
+# nodev, a new file owned by BASE that is stored with the canonical owner,
+# and the mount is not visible here.
+expect_session_home() {
+        home=$STATE_DIR/home/$4
+        expect_eq "$1: uid" "$3" "$(echo "$2" | sed -n 1p)"
+        expect_eq "$1: HOME" "$home" "$(echo "$2" | sed -n 2p)"
+        expect_eq "$1: owner of a new file, seen inside" "$3" \
+                "$(echo "$2" | sed -n 3p)"
+        opts=$(echo "$2" | sed -n 4p | cut -d' ' -f6)
+        for o in idmapped nosuid nodev; do
+                case ",$opts," in
+                *",$o,"*) echo "ok: $1: the home is mounted $o" ;;
+                *) fail "$1: the home's mount options '$opts' lack $o" ;;
+                esac
+        done
+        expect_eq "$1: the raw file in storage" "2147352576 2147352576" \
+                "$(stat -c '%u %g' "$STATE_DIR/storage/$4/f")"
+        expect_eq "$1: the mount is not visible outside the session" "" \
+                "$(grep " $home " /proc/self/mountinfo)"
+}

@@ -11,19 +11,6 @@ echo 'session required pam_dynid.so' >>/etc/pam.d/runuser-l
 "$D" add web >/dev/null || fail "add web"
 HOME_DIR=$STATE_DIR/home/web
 
-field() {
-        "$D" show "$1" --json | sed -n "s/^ *\"$2\": \\([0-9]*\\),*\$/\\1/p"
-}
-# Waits until the clock has passed second $1, so that a write of
-# last_used after this is seen.
-after_second() {
-        n=0
-        while [ "$(date +%s)" -le "$1" ]; do
-                n=$((n + 1))
-                [ "$n" -le 30 ] || fail "the clock does not move"
-                sleep 0.1
-        done
-}
 # gone PID: waits (at most 5 s) until PID is gone or a zombie.
 gone() {
         n=0
@@ -48,7 +35,7 @@ trap cleanup EXIT
 runuser -l -s /bin/sh web -c 'exec sleep 60' &
 launcher=$!
 n=0
-while [ "$(field web sessions)" != 1 ]; do
+while [ "$(lease_field web sessions)" != 1 ]; do
         n=$((n + 1))
         [ "$n" -le 50 ] || fail "the session of runuser never counted"
         sleep 0.1
@@ -80,21 +67,21 @@ launcher=
 sleeper=
 expect_eq "list after the kill" "web idle 0" \
         "$("$D" list | awk '$1 == "web" { print $1, $4, $5 }')"
-expect_eq "show after the kill" 0 "$(field web sessions)"
-used=$(field web last_used)
+expect_eq "show after the kill" 0 "$(lease_field web sessions)"
+used=$(lease_field web last_used)
 after_second "$used"
 "$D" gc
 expect_eq "gc exit status" 0 "$?"
 # Reaping the dead record is the lease's last use: last_used moves. A
 # second gc finds nothing left, so it stays.
-used2=$(field web last_used)
+used2=$(lease_field web last_used)
 [ "$used2" -gt "$used" ] ||
         fail "gc did not reap the session: last_used $used2, was $used"
 echo "ok: gc reaped the killed launcher's session"
 after_second "$used2"
 "$D" gc || fail "second gc"
 expect_eq "a second gc has nothing to reap" "$used2" \
-        "$(field web last_used)"
+        "$(lease_field web last_used)"
 "$D" check
 expect_eq "check after gc" 0 "$?"
 expect_eq "the home is not mounted here" "" \
@@ -106,12 +93,12 @@ printf '%s\n' 'auth required pam_permit.so' \
         'session required pam_dynid.so' >/etc/pam.d/dynid-test
 pamtester dynid-test web open_session
 expect_eq "pamtester open_session only" 0 "$?"
-expect_eq "the unclosed session is dead" 0 "$(field web sessions)"
-used=$(field web last_used)
+expect_eq "the unclosed session is dead" 0 "$(lease_field web sessions)"
+used=$(lease_field web last_used)
 after_second "$used"
 "$D" gc
 expect_eq "gc exit status (unclosed session)" 0 "$?"
-used2=$(field web last_used)
+used2=$(lease_field web last_used)
 [ "$used2" -gt "$used" ] ||
         fail "gc did not reap the unclosed session: last_used $used2, was $used"
 echo "ok: gc reaped the unclosed session"

@@ -19,32 +19,19 @@ stack() {
                 "session required pam_dynid.so${1:+ $1}" \
                 >/etc/pam.d/dynid-test
 }
-field() {
-        "$D" show "$1" --json | sed -n "s/^ *\"$2\": \\([0-9]*\\),*\$/\\1/p"
-}
-# Waits until the clock has passed second $1, so that a write of
-# last_used after this is seen.
-after_second() {
-        n=0
-        while [ "$(date +%s)" -le "$1" ]; do
-                n=$((n + 1))
-                [ "$n" -le 30 ] || fail "the clock does not move"
-                sleep 0.1
-        done
-}
 
 "$D" add web >/dev/null || fail "add web"
 HOME_DIR=$STATE_DIR/home/web
 
 for mode in mount userns; do
         stack "mode=$mode"
-        used=$(field web last_used)
+        used=$(lease_field web last_used)
         after_second "$used"
         pamtester dynid-test web open_session close_session
         expect_eq "pamtester web, mode=$mode" 0 "$?"
         expect_eq "no live session after it (mode=$mode)" 0 \
-                "$(field web sessions)"
-        used2=$(field web last_used)
+                "$(lease_field web sessions)"
+        used2=$(lease_field web last_used)
         [ "$used2" -gt "$used" ] ||
                 fail "last_used $used2 did not move past $used (mode=$mode)"
         echo "ok: the session used the lease (mode=$mode)"
@@ -56,15 +43,15 @@ done
 # mode=mount: pam_close_session removed the record itself, so gc has
 # nothing left to reap (reaping would move last_used).
 stack
-used=$(field web last_used)
+used=$(lease_field web last_used)
 after_second "$used"
 pamtester dynid-test web open_session close_session
 expect_eq "pamtester web, default mode" 0 "$?"
-used=$(field web last_used)
+used=$(lease_field web last_used)
 after_second "$used"
 "$D" gc >/dev/null || fail "gc"
 expect_eq "gc found no record left by a closed session" "$used" \
-        "$(field web last_used)"
+        "$(lease_field web last_used)"
 
 # A user without a lease: PAM_IGNORE, nothing created, nothing recorded.
 before=$("$D" list --json)
@@ -87,16 +74,16 @@ stack bogus
 expect_eq "the stack has the unknown option" \
         "session required pam_dynid.so bogus" \
         "$(grep pam_dynid /etc/pam.d/dynid-test)"
-used=$(field api last_used)
+used=$(lease_field api last_used)
 after_second "$used"
 pamtester dynid-test api open_session close_session
 expect_eq "pamtester api with an unknown option" 0 "$?"
 expect_eq "the session built api's home" "root 755" \
         "$(stat -c '%U %a' "$STATE_DIR/home/api")"
-used2=$(field api last_used)
+used2=$(lease_field api last_used)
 [ "$used2" -gt "$used" ] ||
         fail "last_used of api $used2 did not move past $used"
 echo "ok: the session with an unknown option used the lease"
-expect_eq "no live session of api" 0 "$(field api sessions)"
+expect_eq "no live session of api" 0 "$(lease_field api sessions)"
 "$D" remove web api >/dev/null
 expect_eq "both leases end without --force" 0 "$?"

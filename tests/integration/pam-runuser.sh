@@ -10,27 +10,11 @@ echo 'session required pam_dynid.so' >>/etc/pam.d/runuser-l
 
 "$D" add web >/dev/null || fail "add web"
 B=$(getent passwd web | cut -d: -f3)
-HOME_DIR=$STATE_DIR/home/web
 STORE=$STATE_DIR/storage/web
-FOREIGN=2147352576
 
-out=$(runuser -l -s /bin/sh web -c 'id -u; echo $HOME; touch ~/f; stat -c %u ~/f; grep " $HOME " /proc/self/mountinfo')
-rc=$?
-expect_eq "runuser exit status" 0 "$rc"
-expect_eq "uid in the session" "$B" "$(echo "$out" | sed -n 1p)"
-expect_eq "HOME in the session" "$HOME_DIR" "$(echo "$out" | sed -n 2p)"
-expect_eq "owner of a new file, seen inside" "$B" "$(echo "$out" | sed -n 3p)"
-opts=$(echo "$out" | sed -n 4p | cut -d' ' -f6)
-for o in idmapped nosuid nodev; do
-        case ",$opts," in
-        *",$o,"*) echo "ok: the home is mounted $o" ;;
-        *) fail "the home's mount options '$opts' lack $o" ;;
-        esac
-done
-expect_eq "the raw file in storage" "$FOREIGN $FOREIGN" \
-        "$(stat -c '%u %g' "$STORE/f")"
-expect_eq "the mount is not visible outside the session" "" \
-        "$(grep " $HOME_DIR " /proc/self/mountinfo)"
+out=$(runuser -l -s /bin/sh web -c "$SESSION_PROBE")
+expect_eq "runuser exit status" 0 "$?"
+expect_session_home "runuser" "$out" "$B" web
 
 # Nothing of the module's is left in the session: the same environment
 # and the same open descriptors as a login of web without pam_dynid.
@@ -43,8 +27,7 @@ expect_eq "environment and descriptors as without pam_dynid" \
         "$without" "$with"
 
 # The session was recorded and closed again by the same runuser.
-expect_eq "no live session after logout" 0 \
-        "$("$D" show web --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
+expect_eq "no live session after logout" 0 "$(lease_field web sessions)"
 
 # Users without a lease are untouched: no namespace, same mounts.
 out=$(runuser -l -s /bin/sh nobody -c 'readlink /proc/self/ns/mnt')
@@ -82,5 +65,4 @@ expect_eq "run with a home through a symlink: message" \
         "dynidctl: run: cannot start the command: Too many levels of symbolic links" \
         "$(cat "$WORK/err")"
 expect_eq "nothing mounted" "$mounts" "$(cat /proc/self/mountinfo)"
-expect_eq "no live session" 0 \
-        "$("$D" show etc --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
+expect_eq "no live session" 0 "$(lease_field etc sessions)"

@@ -16,44 +16,17 @@ B=$(getent passwd web | cut -d: -f3)
 HOME_DIR=$STATE_DIR/home/web
 STORE=$STATE_DIR/storage/web
 FOREIGN=2147352576
-field() {
-        "$D" show web --json | sed -n "s/^ *\"$1\": \\([0-9]*\\),*\$/\\1/p"
-}
-# Waits until the clock has passed second $1, so that a write of
-# last_used after this is seen.
-after_second() {
-        n=0
-        while [ "$(date +%s)" -le "$1" ]; do
-                n=$((n + 1))
-                [ "$n" -le 30 ] || fail "the clock does not move"
-                sleep 0.1
-        done
-}
 
-# shellcheck disable=SC2016
-out=$(su -l -s /bin/sh web -c 'id -u; echo $HOME; touch ~/f; stat -c %u ~/f; grep " $HOME " /proc/self/mountinfo')
+out=$(su -l -s /bin/sh web -c "$SESSION_PROBE")
 expect_eq "su exit status" 0 "$?"
-expect_eq "uid in the session" "$B" "$(echo "$out" | sed -n 1p)"
-expect_eq "HOME in the session" "$HOME_DIR" "$(echo "$out" | sed -n 2p)"
-expect_eq "owner of a new file, seen inside" "$B" "$(echo "$out" | sed -n 3p)"
-opts=$(echo "$out" | sed -n 4p | cut -d' ' -f6)
-for o in idmapped nosuid nodev; do
-        case ",$opts," in
-        *",$o,"*) echo "ok: the home is mounted $o" ;;
-        *) fail "the home's mount options '$opts' lack $o" ;;
-        esac
-done
-expect_eq "the raw file in storage" "$FOREIGN $FOREIGN" \
-        "$(stat -c '%u %g' "$STORE/f")"
-expect_eq "the mount is not visible outside the session" "" \
-        "$(grep " $HOME_DIR " /proc/self/mountinfo)"
-expect_eq "no live session after logout" 0 "$(field sessions)"
+expect_session_home "su" "$out" "$B" web
+expect_eq "no live session after logout" 0 "$(lease_field web sessions)"
 # su closed the record itself: gc finds nothing to reap (reaping would
 # move last_used).
-used=$(field last_used)
+used=$(lease_field web last_used)
 after_second "$used"
 "$D" gc || fail "gc"
-expect_eq "gc found no record left by su" "$used" "$(field last_used)"
+expect_eq "gc found no record left by su" "$used" "$(lease_field web last_used)"
 
 # mode=userns: the block mapped onto itself, the same home and storage.
 sed -i 's/^session required pam_dynid\.so$/& mode=userns/' /etc/pam.d/su-l
@@ -76,7 +49,7 @@ expect_eq "the raw new file in storage" "$FOREIGN $FOREIGN" \
         "$(stat -c '%u %g' "$STORE/g")"
 expect_eq "the mount is not visible outside the session (userns)" "" \
         "$(grep " $HOME_DIR " /proc/self/mountinfo)"
-expect_eq "no live session after logout (userns)" 0 "$(field sessions)"
+expect_eq "no live session after logout (userns)" 0 "$(lease_field web sessions)"
 
 # Users without a lease are untouched: no namespace, same mounts.
 out=$(su -l -s /bin/sh nobody -c 'readlink /proc/self/ns/mnt /proc/self/ns/user' 2>/dev/null)

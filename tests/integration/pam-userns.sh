@@ -35,8 +35,8 @@ expect_eq "id inside" "uid=$B(web) gid=$B(web) groups=$B(web)" \
 
 # The launcher, inside the namespace now, still ends the session: gc finds
 # no record left to reap (reaping one would mark the lease used again).
-used=$("$D" show web --json | sed -n 's/^ *"last_used": \([0-9]*\),*$/\1/p')
+used=$(lease_field web last_used)
 sleep 1.1
 "$D" gc >/dev/null || fail "gc"
 expect_eq "no session left for gc" "$used" \
-        "$("$D" show web --json | sed -n 's/^ *"last_used": \([0-9]*\),*$/\1/p')"
+        "$(lease_field web last_used)"

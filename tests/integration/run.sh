@@ -44,7 +44,7 @@ expect_eq "a missing command: message" \
         "dynidctl: run: /nonexistent/cmd: No such file or directory" \
         "$(cat "$WORK/err")"
 expect_eq "no live session afterwards" 0 \
-        "$("$D" show web --json | sed -n 's/^ *"sessions": \([0-9]*\),*$/\1/p')"
+        "$(lease_field web sessions)"
 as_nobody "$D" run web -- true 2>"$WORK/err"
 expect_eq "as nobody: exit status" 1 "$?"
 expect_eq "as nobody: message" "dynidctl: run: must be run as root" \
