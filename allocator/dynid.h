@@ -314,6 +314,14 @@ int dynid_enter_userns(const char *map);
  */
 int dynid_make_home_dir(const char *path);
 
+/*
+ * dynid_home_dir_empty() - is the mount point @path an empty directory?
+ * A home is attached only over nothing: a template such as "/%n" would
+ * otherwise let a service named "etc" cover /etc in its sessions.
+ * Returns 0; -ENOTEMPTY; other -errno.
+ */
+int dynid_home_dir_empty(const char *path);
+
 /* ---- sessions (session.c) ---------------------------------------------- */
 
 /*

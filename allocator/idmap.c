@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -274,4 +275,29 @@ int dynid_make_home_dir(const char *path)
         }
         close(dir);
         return 0;
+}
+
+int dynid_home_dir_empty(const char *path)
+{
+        struct dirent *de;
+        int fd, r = 0;
+        DIR *d;
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0) {
+                        r = -ENOTEMPTY;
+                        break;
+                }
+        closedir(d);
+        return r;
 }

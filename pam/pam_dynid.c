@@ -157,6 +157,8 @@ static int attach_home(int tree, const char *dir)
                 r = -errno;
         while (r >= 0 && umount2(dir, MNT_DETACH) == 0)
                 ;
+        if (r >= 0)
+                r = dynid_home_dir_empty(dir);
         if (r >= 0 && move_mount(tree, "", AT_FDCWD, dir,
                                  MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 r = -errno;

@@ -111,6 +111,7 @@ static void child(const struct run_request *rq, int tree, int ready, int go)
 {
         const char *step = "unshare";
         char c;
+        int r;
 
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
                 goto fail;
@@ -120,8 +121,15 @@ static void child(const struct run_request *rq, int tree, int ready, int go)
         if (read(go, &c, 1) != 1)
                 _exit(127);     /* the parent gave up and said why */
         step = "mount the home";
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-            move_mount(tree, "", AT_FDCWD, rq->home,
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                goto fail;
+        r = dynid_home_dir_empty(rq->home);
+        if (r < 0) {
+                errno = -r;
+                step = rq->home;
+                goto fail;
+        }
+        if (move_mount(tree, "", AT_FDCWD, rq->home,
                        MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 goto fail;
         close(tree);

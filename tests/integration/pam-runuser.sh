@@ -66,3 +66,15 @@ expect_eq "run with a home through a symlink: message" \
         "$(cat "$WORK/err")"
 expect_eq "nothing mounted" "$mounts" "$(cat /proc/self/mountinfo)"
 expect_eq "no live session" 0 "$(lease_field etc sessions)"
+
+# A home that is not empty is not covered: with a template like "/%n", a
+# service named "etc" would otherwise hide /etc behind its own files.
+printf '[service]\nhome = /%%n\n' >"$CONF_FILE"
+"$D" add etc >/dev/null || fail "add etc again"
+runuser -l -s /bin/sh etc -c 'grep " /etc " /proc/self/mountinfo' 2>/dev/null
+expect_eq "login with a non-empty home: exit status" 1 "$?"
+"$D" run etc -- true 2>"$WORK/err"
+expect_eq "run with a non-empty home: exit status" 127 "$?"
+expect_eq "run with a non-empty home: message" \
+        "dynidctl: run: /etc: Directory not empty" "$(cat "$WORK/err")"
+expect_eq "nothing mounted over /etc" "$mounts" "$(cat /proc/self/mountinfo)"
