@@ -129,10 +129,23 @@ as_nobody() {
         setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 }
 
+# run CMD...: stores the exit status in $rc, stdout and stderr in $out and
+# $err (without the final newline).
+run() {
+        "$@" >"$WORK/out" 2>"$WORK/err"
+        rc=$?
+        out=$(cat "$WORK/out")
+        err=$(cat "$WORK/err")
+}
+
+# json_num KEY: a numeric field of pretty-printed JSON on standard input.
+json_num() {
+        sed -n "s/^ *\"$1\": \\([0-9][0-9]*\\),\\{0,1\\}\$/\\1/p"
+}
+
 # lease_field NAME KEY: a numeric field of "dynidctl show NAME --json".
 lease_field() {
-        "$DYNIDCTL" show "$1" --json |
-                sed -n "s/^ *\"$2\": \\([0-9]*\\),*\$/\\1/p"
+        "$DYNIDCTL" show "$1" --json | json_num "$2"
 }
 
 # after_second T: waits until the clock has passed second T, so that a

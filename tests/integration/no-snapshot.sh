@@ -6,13 +6,6 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 enter_sandbox "$@"
 
-run() {
-        "$@" >"$WORK/out" 2>"$WORK/err"
-        rc=$?
-        out=$(cat "$WORK/out")
-        err=$(cat "$WORK/err")
-}
-
 snap=$STATE_DIR/nss.mdb
 PW_ROOT=$(awk -F: '$1 == "root"' /etc/passwd)
 GR_ROOT=$(awk -F: '$1 == "root"' /etc/group)

@@ -6,13 +6,6 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 enter_sandbox "$@"
 
-run() {
-        "$@" >"$WORK/out" 2>"$WORK/err"
-        rc=$?
-        out=$(cat "$WORK/out")
-        err=$(cat "$WORK/err")
-}
-
 # modes WHAT: the modes and owners every change must leave.
 modes() {
         expect_eq "$1: $STATE_DIR" "755 root root directory" \

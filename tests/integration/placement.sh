@@ -5,17 +5,6 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 enter_sandbox "$@"
 
-json_num() {
-        sed -n "s/^  \"$1\": \\([0-9][0-9]*\\),\\{0,1\\}\$/\\1/p"
-}
-
-run() {
-        "$@" >"$WORK/out" 2>"$WORK/err"
-        rc=$?
-        out=$(cat "$WORK/out")
-        err=$(cat "$WORK/err")
-}
-
 # expect_ok WHAT EXPECTED-STDOUT CMD...: exit 0, nothing on stderr.
 expect_ok() {
         what=$1 want=$2

@@ -5,13 +5,6 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 enter_sandbox "$@"
 
-run() {
-        "$@" >"$WORK/out" 2>"$WORK/err"
-        rc=$?
-        out=$(cat "$WORK/out")
-        err=$(cat "$WORK/err")
-}
-
 # Everything a refused command must leave alone, as text: the leases, the
 # generations, the snapshot file (same inode, same bytes), the state
 # directory's entries (no temporary files left behind).

@@ -5,20 +5,6 @@
 . "${top_srcdir:-.}/tests/lib.sh"
 enter_sandbox "$@"
 
-# A field of "dynidctl show NAME --json" (pretty-printed, one per line).
-json_num() {
-        sed -n "s/^  \"$1\": \\([0-9][0-9]*\\),\\{0,1\\}\$/\\1/p"
-}
-
-# run CMD...: stores the exit status in $rc, stdout and stderr in $out and
-# $err (without the final newline).
-run() {
-        "$@" >"$WORK/out" 2>"$WORK/err"
-        rc=$?
-        out=$(cat "$WORK/out")
-        err=$(cat "$WORK/err")
-}
-
 # not_found WHO DB KEY: "getent DB KEY" exits 2 and prints nothing.
 not_found() {
         run $1 getent "$2" "$3"
