@@ -232,6 +232,9 @@ static void check_files(struct checker *c)
                 if (stat(path, &st) >= 0)
                         check_mode(c, path, &st, S_IFREG, 0600);
         }
+        /* Made by the first publish of this version; readers map it. */
+        if (lstat(s->gen_path, &st) >= 0)
+                check_mode(c, s->gen_path, &st, S_IFREG, 0644);
 }
 
 static void check_snapshot(struct checker *c, struct dynid_lease *list,

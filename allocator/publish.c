@@ -257,6 +257,9 @@ int snapshot_commit(struct dynid_store *s, const char *tmp)
         if (fsync(dfd) < 0)
                 r = -errno;
         close(dfd);
+        /* Now running readers look at the new file. */
+        if (r >= 0)
+                r = snap_gen_bump(s->gen_path);
         return r;
 }
 

@@ -15,9 +15,18 @@
  */
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+
+/*
+ * Next to the snapshot, nss.gen holds a counter that the writer increments
+ * in place after each rename of a new snapshot. Readers map its first 8
+ * bytes once and compare: an unchanged counter means an unchanged snapshot,
+ * with no system call. The file is never truncated, renamed or replaced.
+ */
+#define SNAP_GEN_SIZE 4096
 
 #define SNAP_MAGIC   0x534e5944u        /* "DYNS" */
 #define SNAP_VERSION 1u
@@ -79,3 +88,34 @@ int snap_meta_decode(const void *data, size_t len, struct snap_meta *m);
  */
 int snap_open(const char *path, MDB_env **ret_env, MDB_dbi *ret_dbi,
               struct snap_meta *ret_meta, struct stat *ret_st);
+
+/*
+ * Whether a file with status @st may be trusted by a reader: root's regular
+ * file that group and others cannot write. A FIFO would block, and a file
+ * that others may write could change under the mapping. Inside a user
+ * namespace that does not map root (a pam_dynid session in mode=userns),
+ * root's files show the overflow uid: only there does it stand for root.
+ */
+bool snap_file_trusted(const struct stat *st);
+
+/*
+ * Maps the counter of the generation file at @path read-only, after the
+ * same checks as the snapshot (root's regular file that group and others
+ * cannot write, at least 8 bytes). The descriptor is closed before
+ * returning. Returns the mapping, or NULL.
+ */
+const uint64_t *snap_gen_map(const char *path);
+
+/* Reads a mapped counter. */
+static inline uint64_t snap_gen_read(const uint64_t *gen)
+{
+        return __atomic_load_n(gen, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Increments the counter of the generation file at @path in place,
+ * creating it (0644, SNAP_GEN_SIZE bytes) when missing and growing it when
+ * short; it is never shrunk, since readers map it. Returns 0 or -errno;
+ * -EBADMSG when @path is not a regular file.
+ */
+int snap_gen_bump(const char *path);

@@ -15,6 +15,7 @@ struct dynid_store {
         char *state_dir;
         char *db_path;
         char *snapshot_path;
+        char *gen_path;         /* nss.gen, see record.h */
         char *etc_dir;
         bool no_nss;
         bool read_only;

@@ -282,7 +282,9 @@ int dynid_store_open(const struct dynid_config *cfg,
         s->etc_dir = strdup(opts->etc_dir ?: "/etc");
         s->db_path = path_join(state, "db");
         s->snapshot_path = path_join(state, "nss.mdb");
-        if (!s->state_dir || !s->etc_dir || !s->db_path || !s->snapshot_path) {
+        s->gen_path = path_join(state, "nss.gen");
+        if (!s->state_dir || !s->etc_dir || !s->db_path || !s->snapshot_path ||
+            !s->gen_path) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -333,6 +335,7 @@ void dynid_store_close(struct dynid_store *s)
         free(s->etc_dir);
         free(s->db_path);
         free(s->snapshot_path);
+        free(s->gen_path);
         free(s);
 }
 

@@ -19,7 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "allocator/dynid.h"
@@ -27,9 +29,19 @@
 #include "nss/nss-dynid.h"
 
 #define SNAPSHOT_PATH LOCALSTATEDIR "/lib/dynid/nss.mdb"
+#define GENERATION_PATH LOCALSTATEDIR "/lib/dynid/nss.gen"
 #define DERIVED_HOME "/"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* Read transactions kept reset between lookups, for reuse (MDB_NOTLS lets
+ * them move between threads). */
+#define SPARE_TXNS 8
+
+/* However quiet nss.gen is, the snapshot's identity is checked again after
+ * this many seconds: a generation file that was replaced rather than
+ * updated cannot leave a process on an old snapshot for long. */
+#define RECHECK_SECONDS 2
 
 /*
  * The open snapshot. Lookups hold the lock for reading; reopening (a new
@@ -48,6 +60,10 @@ static struct {
         ino_t ino;
         uint32_t block_size;
         bool forked;
+        const uint64_t *gen;    /* the counter in nss.gen, or NULL */
+        uint64_t gen_seen;      /* its value when env was last found current */
+        time_t recheck_at;      /* coarse monotonic seconds */
+        MDB_txn *spare[SPARE_TXNS];
 } snap;
 static pthread_once_t snap_once = PTHREAD_ONCE_INIT;
 
@@ -75,8 +91,27 @@ static void snap_init(void)
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+static time_t coarse_now(void)
+{
+        struct timespec ts;
+
+        /* Served by the vDSO: no system call. */
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) < 0)
+                return 0;
+        return ts.tv_sec;
+}
+
+/* Called with the lock held for writing. */
 static void snap_close(void)
 {
+        /* In a forked child this only frees memory, unmaps the file and
+         * closes its descriptor: without a lock file, nothing is shared
+         * with the parent's copy. */
+        for (size_t i = 0; i < SPARE_TXNS; i++) {
+                if (snap.spare[i])
+                        mdb_txn_abort(snap.spare[i]);
+                snap.spare[i] = NULL;
+        }
         if (snap.env)
                 mdb_env_close(snap.env);
         snap.env = NULL;
@@ -104,35 +139,49 @@ static int snap_reopen(void)
         return 0;
 }
 
-static bool snap_current(const struct stat *st)
+/* The fast path, with the lock held for reading: no system call. */
+static bool snap_fresh(void)
 {
-        return snap.env && !snap.forked && snap.dev == st->st_dev &&
-               snap.ino == st->st_ino;
+        return snap.env && !snap.forked && snap.gen &&
+               snap_gen_read(snap.gen) == snap.gen_seen &&
+               coarse_now() < snap.recheck_at;
 }
 
 /*
- * Inside a user namespace that does not map root (a pam_dynid session in
- * mode=userns), root's files show the overflow uid. Only then, and only
- * outside the initial namespace, does that uid stand for root.
+ * Called with the lock held for writing: makes the open snapshot the one
+ * at SNAPSHOT_PATH, or closes it when there is none that may be trusted.
  */
-static bool owner_is_root(uid_t uid)
+static int snap_refresh(void)
 {
-        unsigned long inside, outside, count;
-        bool initial = false;
-        FILE *f;
+        time_t now = coarse_now();
+        struct stat st;
+        uint64_t g;
 
-        if (uid == 0)
-                return true;
-        if (uid != 65534)
-                return false;
-        f = fopen("/proc/self/uid_map", "re");
-        if (!f)
-                return false;
-        if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
-                initial = inside == 0 && outside == 0 &&
-                          count == 4294967295ul;
-        fclose(f);
-        return !initial;
+        if (!snap.gen || now >= snap.recheck_at) {
+                if (snap.gen)
+                        munmap((void *) snap.gen, sizeof(*snap.gen));
+                snap.gen = snap_gen_map(GENERATION_PATH);
+        }
+        /* Read before the snapshot is looked at: a publish in between
+         * shows as a changed counter at the next lookup. */
+        g = snap.gen ? snap_gen_read(snap.gen) : 0;
+
+        if (stat(SNAPSHOT_PATH, &st) < 0 || !snap_file_trusted(&st)) {
+                int r = errno == ENOENT ? -ENOENT : -EBADMSG;
+
+                snap_close();
+                return r;
+        }
+        if (!snap.env || snap.forked || snap.dev != st.st_dev ||
+            snap.ino != st.st_ino) {
+                int r = snap_reopen();
+
+                if (r < 0)
+                        return r;
+        }
+        snap.gen_seen = g;
+        snap.recheck_at = now + RECHECK_SECONDS;
+        return 0;
 }
 
 /*
@@ -141,37 +190,23 @@ static bool owner_is_root(uid_t uid)
  */
 static int snap_acquire(void)
 {
-        struct stat st;
         int r;
 
         pthread_once(&snap_once, snap_init);
-        r = stat(SNAPSHOT_PATH, &st) < 0 ? -errno : 0;
-        /* Only root's own regular file: a FIFO would block, and a file
-         * that others may write could change under the mapping. */
-        if (r == 0 && (!S_ISREG(st.st_mode) || !owner_is_root(st.st_uid) ||
-                       (st.st_mode & 022)))
-                r = -EBADMSG;
-        if (r < 0) {
-                pthread_rwlock_wrlock(&snap_lock);
-                snap_close();
-                pthread_rwlock_unlock(&snap_lock);
-                return r;
-        }
-
         pthread_rwlock_rdlock(&snap_lock);
-        if (snap_current(&st))
+        if (snap_fresh())
                 return 0;
         pthread_rwlock_unlock(&snap_lock);
 
         pthread_rwlock_wrlock(&snap_lock);
-        r = snap_current(&st) ? 0 : snap_reopen();
+        r = snap_refresh();
         pthread_rwlock_unlock(&snap_lock);
         if (r < 0)
                 return r;
 
         /* Whatever is open now is at least as new as what we saw. */
         pthread_rwlock_rdlock(&snap_lock);
-        if (snap.env)
+        if (snap.env && !snap.forked)
                 return 0;
         pthread_rwlock_unlock(&snap_lock);
         return -EAGAIN;
@@ -180,6 +215,39 @@ static int snap_acquire(void)
 static void snap_release(void)
 {
         pthread_rwlock_unlock(&snap_lock);
+}
+
+/* A read transaction on the open snapshot, with the lock held for reading:
+ * a spare one renewed when there is one. Returns NULL on failure. */
+static MDB_txn *txn_get(void)
+{
+        MDB_txn *txn;
+
+        for (size_t i = 0; i < SPARE_TXNS; i++) {
+                txn = __atomic_exchange_n(&snap.spare[i], NULL,
+                                          __ATOMIC_ACQUIRE);
+                if (!txn)
+                        continue;
+                if (mdb_txn_renew(txn) == 0)
+                        return txn;
+                mdb_txn_abort(txn);
+        }
+        return mdb_txn_begin(snap.env, NULL, MDB_RDONLY, &txn) == 0 ? txn
+                                                                   : NULL;
+}
+
+static void txn_put(MDB_txn *txn)
+{
+        mdb_txn_reset(txn);
+        for (size_t i = 0; i < SPARE_TXNS; i++) {
+                MDB_txn *none = NULL;
+
+                if (__atomic_compare_exchange_n(&snap.spare[i], &none, txn,
+                                                false, __ATOMIC_RELEASE,
+                                                __ATOMIC_RELAXED))
+                        return;
+        }
+        mdb_txn_abort(txn);
 }
 
 /* One answer: the record of the block and the offset inside it. */
@@ -385,14 +453,15 @@ static enum nss_status lookup(find_fn find, const void *arg, enum which w,
                 *errnop = -r;
                 return NSS_STATUS_UNAVAIL;
         }
-        r = mdb_txn_begin(snap.env, NULL, MDB_RDONLY, &txn) == 0 ? 0 : -EIO;
+        txn = txn_get();
+        r = txn ? 0 : -EIO;
         if (r >= 0) {
                 r = find(txn, arg, &a);
                 if (r >= 0 && w == PASSWD)
                         r = fill_passwd(&a, result, buf, buflen);
                 else if (r >= 0)
                         r = fill_group(&a, result, buf, buflen);
-                mdb_txn_abort(txn);
+                txn_put(txn);
         }
         snap_release();
         errno = saved;

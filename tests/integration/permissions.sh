@@ -14,10 +14,12 @@ modes() {
                 "$(stat -c '%a %U %G %F' "$STATE_DIR/db")"
         expect_eq "$1: $STATE_DIR/nss.mdb" "644 root root regular file" \
                 "$(stat -c '%a %U %G %F' "$STATE_DIR/nss.mdb")"
+        expect_eq "$1: $STATE_DIR/nss.gen" "644 root root regular file 4096" \
+                "$(stat -c '%a %U %G %F %s' "$STATE_DIR/nss.gen")"
         expect_eq "$1: the database files" \
                 "$(printf '600 root data.mdb\n600 root lock.mdb')" \
                 "$(cd "$STATE_DIR/db" && stat -c '%a %U %n' -- *)"
-        expect_eq "$1: no temporary snapshot left" "db nss.mdb storage" \
+        expect_eq "$1: no temporary snapshot left" "db nss.gen nss.mdb storage" \
                 "$(ls -A "$STATE_DIR" | tr '\n' ' ' | sed 's/ $//')"
         # Storage: a private parent, homes owned by the foreign range.
         expect_eq "$1: the storage directory" "700 root root directory" \
@@ -61,6 +63,13 @@ run as_nobody sh -c "echo x >>'$snap'"
 [ "$rc" -ne 0 ] || fail "nobody could append to nss.mdb"
 cmp -s "$snap" "$WORK/nss.mdb.copy" || fail "nss.mdb changed"
 echo "ok: nobody cannot write nss.mdb"
+
+gen=$STATE_DIR/nss.gen
+cp "$gen" "$WORK/nss.gen.copy"
+run as_nobody sh -c "printf x >>'$gen'"
+[ "$rc" -ne 0 ] || fail "nobody could append to nss.gen"
+cmp -s "$gen" "$WORK/nss.gen.copy" || fail "nss.gen changed"
+echo "ok: nobody cannot write nss.gen"
 
 run as_nobody ls "$STATE_DIR/db"
 [ "$rc" -ne 0 ] || fail "nobody could list $STATE_DIR/db"
@@ -123,4 +132,16 @@ echo "ok: remove x replaced nss.mdb"
 exec 3<&- 4<&- 5<&-
 modes "after adds and a remove"
 
+# ---- nss.gen counts publishes, in place --------------------------------------
+
+# counter: the first 8 bytes of nss.gen, a native-endian integer.
+counter() {
+        od -An -t u8 -N 8 "$gen" | tr -d ' '
+}
+g0=$(counter)
+gi0=$(stat -c %i "$gen")
+"$DYNIDCTL" add x >/dev/null || fail "dynidctl add x"
+"$DYNIDCTL" remove x >/dev/null || fail "dynidctl remove x"
+expect_eq "nss.gen after two publishes" "$((g0 + 2)) $gi0" \
+        "$(counter) $(stat -c %i "$gen")"
 exit 0

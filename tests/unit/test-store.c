@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -649,7 +650,7 @@ static void test_snapshot_content(void **state)
         assert_int_equal(fst.st_uid, geteuid());
         /* The database directory and the snapshot: no temporary file. */
         dir_entries(f->state, entries, sizeof(entries));
-        assert_string_equal(entries, "db nss.mdb storage");
+        assert_string_equal(entries, "db nss.gen nss.mdb storage");
 
         assert_int_equal(dynid_store_status(f->s, &st), 0);
         assert_true(st.generation == 2);
@@ -729,7 +730,7 @@ static void test_snapshot_follows_changes(void **state)
         snap_close(&sn);
 
         dir_entries(f->state, entries, sizeof(entries));
-        assert_string_equal(entries, "db nss.mdb storage");
+        assert_string_equal(entries, "db nss.gen nss.mdb storage");
 }
 
 /* ---- dynid_check() ----------------------------------------------------- */
@@ -1102,6 +1103,69 @@ static void test_db_not_a_directory(void **state)
         assert_string_equal(err.msg, want);
 }
 
+/* nss.gen: made by the first publish, incremented in place by each one,
+ * mapped by readers, who see every increment; what is not a sound counter
+ * file is refused by readers and repaired or refused by the writer. */
+static void test_generation_file(void **state)
+{
+        struct fixture *f = *state;
+        char gen[PATH_MAX + 16];
+        const uint64_t *g;
+        struct stat st, st2;
+        uint64_t v;
+
+        snprintf(gen, sizeof(gen), "%s/nss.gen", f->state);
+        store_open(f);
+        assert_int_equal(stat(gen, &st), 0);
+        assert_int_equal(st.st_size, SNAP_GEN_SIZE);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        g = snap_gen_map(gen);
+        if (geteuid() != 0) {
+                /* Readers trust root's files only. */
+                assert_null(g);
+                return;
+        }
+        assert_non_null(g);
+        v = snap_gen_read(g);
+        assert_true(v == 1);
+        add_ok(f, "web");
+        assert_true(snap_gen_read(g) == 2);
+        assert_int_equal(dynid_publish(f->s), 0);
+        assert_true(snap_gen_read(g) == 3);
+        assert_int_equal(stat(gen, &st2), 0);
+        assert_true(st2.st_ino == st.st_ino);
+        assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
+
+        /* Others could write it: readers refuse; the writer puts it back. */
+        assert_int_equal(chmod(gen, 0666), 0);
+        assert_null(snap_gen_map(gen));
+        assert_int_equal(snap_gen_bump(gen), 0);
+        assert_int_equal(stat(gen, &st2), 0);
+        assert_int_equal(st2.st_mode & 07777, 0644);
+
+        /* Cut short: readers refuse; the writer grows it and counts on
+         * from what is left (4 bytes of the 4 it held). */
+        assert_int_equal(truncate(gen, 4), 0);
+        assert_null(snap_gen_map(gen));
+        assert_int_equal(snap_gen_bump(gen), 0);
+        assert_int_equal(stat(gen, &st2), 0);
+        assert_int_equal(st2.st_size, SNAP_GEN_SIZE);
+        g = snap_gen_map(gen);
+        assert_non_null(g);
+        assert_true(snap_gen_read(g) == 5);
+        assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
+
+        /* A FIFO neither blocks nor is used; a symlink is not followed. */
+        assert_int_equal(unlink(gen), 0);
+        assert_int_equal(mkfifo(gen, 0644), 0);
+        assert_null(snap_gen_map(gen));
+        assert_int_equal(snap_gen_bump(gen), -EBADMSG);
+        assert_int_equal(unlink(gen), 0);
+        assert_int_equal(symlink(f->snap, gen), 0);
+        assert_null(snap_gen_map(gen));
+        assert_int_equal(snap_gen_bump(gen), -ELOOP);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* A child that lives until its pipe closes: a session leader to record. */
@@ -1243,6 +1307,7 @@ int main(void)
                 T(test_find_id_adjacent),
                 T(test_snapshot_content),
                 T(test_snapshot_follows_changes),
+                T(test_generation_file),
                 T(test_check_good),
                 T(test_check_snapshot_missing),
                 T(test_check_snapshot_mode),
