@@ -23,7 +23,8 @@ int snapshot_record(struct dynid_store *s, const char *name,
 
         if (glen > size)
                 return -ERANGE;
-        snprintf(buf, size, DYNID_GECOS_PREFIX "%s", name);
+        memcpy(buf, DYNID_GECOS_PREFIX, sizeof(DYNID_GECOS_PREFIX) - 1);
+        memcpy(buf + sizeof(DYNID_GECOS_PREFIX) - 1, name, strlen(name) + 1);
         hlen = dynid_config_home(&s->cfg, name, buf + glen, size - glen);
         if (hlen < 0)
                 return hlen;
@@ -39,20 +40,29 @@ int snapshot_record(struct dynid_store *s, const char *name,
         return 0;
 }
 
-static int put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
-               const void *data, size_t dlen)
-{
-        MDB_val k = { klen, (void *) key }, v = { dlen, (void *) data };
+/* Every record of the snapshot, encoded once, for both of its keys. */
+struct built {
+        char *data;             /* the encoded records, one after another */
+        size_t used, cap;
+        struct built_rec {
+                uint32_t base;
+                uint32_t off;   /* of the record in data */
+                uint32_t len;
+        } *recs;
+        size_t n, ncap;
+};
 
-        return mdb_to_errno(mdb_put(txn, dbi, &k, &v, MDB_APPEND));
+static void built_free(struct built *b)
+{
+        free(b->data);
+        free(b->recs);
 }
 
-/* Stores the record of lease @name under the key @key. */
-static int put_record(struct dynid_store *s, MDB_txn *out, MDB_dbi dbi,
-                      const void *key, size_t klen, const char *name,
-                      const struct lease_val *v)
+/* Appends the record of lease @name to @b. */
+static int built_add(struct dynid_store *s, struct built *b,
+                     const char *name, const struct lease_val *v)
 {
-        char strings[PATH_MAX + 64], rec[PATH_MAX + 256];
+        char strings[PATH_MAX + 64];
         struct snap_record sr;
         size_t len;
         int r;
@@ -60,29 +70,62 @@ static int put_record(struct dynid_store *s, MDB_txn *out, MDB_dbi dbi,
         r = snapshot_record(s, name, v, strings, sizeof(strings), &sr);
         if (r < 0)
                 return r;
-        len = snap_record_encode(&sr, rec, sizeof(rec));
-        if (len > sizeof(rec))
-                return -ERANGE;
-        return put(out, dbi, key, klen, rec, len);
+        len = snap_record_encode(&sr, NULL, 0);
+        if (b->used + len > b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 64 * 1024;
+                char *d;
+
+                while (cap < b->used + len)
+                        cap *= 2;
+                if (cap > UINT32_MAX || !(d = realloc(b->data, cap)))
+                        return -ENOMEM;
+                b->data = d;
+                b->cap = cap;
+        }
+        if (b->n == b->ncap) {
+                size_t ncap = b->ncap ? b->ncap * 2 : 1024;
+                struct built_rec *nr = reallocarray(b->recs, ncap,
+                                                    sizeof(*nr));
+
+                if (!nr)
+                        return -ENOMEM;
+                b->recs = nr;
+                b->ncap = ncap;
+        }
+        snap_record_encode(&sr, b->data + b->used, len);
+        b->recs[b->n++] = (struct built_rec) { v->base, b->used, len };
+        b->used += len;
+        return 0;
 }
 
-/* Walks one index of the database in key order, so that every put into the
- * snapshot is an append. */
-static int copy_index(struct dynid_store *s, MDB_txn *in, MDB_txn *out,
-                      MDB_dbi dbi_out, bool by_base, uint32_t *count)
+static int by_base(const void *a, const void *b)
 {
-        MDB_dbi dbi_in = by_base ? s->dbi_block : s->dbi_lease;
+        uint32_t x = ((const struct built_rec *) a)->base;
+        uint32_t y = ((const struct built_rec *) b)->base;
+
+        return (x > y) - (x < y);
+}
+
+static int append(MDB_cursor *c, const void *key, size_t klen,
+                  const void *data, size_t dlen)
+{
+        MDB_val k = { klen, (void *) key }, v = { dlen, (void *) data };
+
+        return mdb_to_errno(mdb_cursor_put(c, &k, &v, MDB_APPEND));
+}
+
+/* Collects the record of every lease, in name order. */
+static int collect(struct dynid_store *s, MDB_txn *in, struct built *b)
+{
         MDB_cursor *c;
         MDB_val k, v;
         int r, op;
 
-        r = mdb_to_errno(mdb_cursor_open(in, dbi_in, &c));
+        r = mdb_to_errno(mdb_cursor_open(in, s->dbi_lease, &c));
         if (r < 0)
                 return r;
         for (op = MDB_FIRST;; op = MDB_NEXT) {
-                unsigned char key[1 + DYNID_NAME_MAX];
                 char name[DYNID_NAME_MAX + 1];
-                const MDB_val *nv;
                 struct lease_val lv;
 
                 r = mdb_to_errno(mdb_cursor_get(c, &k, &v, op));
@@ -90,25 +133,70 @@ static int copy_index(struct dynid_store *s, MDB_txn *in, MDB_txn *out,
                         r = 0;
                         break;
                 }
-                nv = by_base ? &v : &k;
-                if (r >= 0)
-                        r = lease_get_val(s, in, nv, name, &lv);
+                if (r >= 0 && (k.mv_size == 0 || k.mv_size > DYNID_NAME_MAX ||
+                               v.mv_size != sizeof(lv)))
+                        r = -EIO;
                 if (r < 0)
                         break;
-                if (by_base) {
-                        snap_base_key(lv.base, key);
-                        r = put_record(s, out, dbi_out, key, 5, name, &lv);
-                } else {
-                        key[0] = SNAP_KEY_NAME;
-                        memcpy(key + 1, name, nv->mv_size);
-                        r = put_record(s, out, dbi_out, key,
-                                       1 + nv->mv_size, name, &lv);
-                }
+                memcpy(name, k.mv_data, k.mv_size);
+                name[k.mv_size] = 0;
+                memcpy(&lv, v.mv_data, sizeof(lv));
+                r = built_add(s, b, name, &lv);
                 if (r < 0)
                         break;
-                (*count)++;
         }
         mdb_cursor_close(c);
+        return r;
+}
+
+/*
+ * Stores each record, encoded once, under "b" + base and under "n" + name.
+ * Keys go in in order ("b" keys sort before "n" keys), so that every put
+ * is an append. Two leases with one base make an append fail: a damaged
+ * database is never published.
+ */
+static int copy_leases(struct dynid_store *s, MDB_txn *in, MDB_cursor *out,
+                       uint32_t *count)
+{
+        struct built b = { 0 };
+        struct built_rec *sorted = NULL;
+        int r;
+
+        r = collect(s, in, &b);
+        if (r >= 0 && b.n > 0) {
+                sorted = malloc(b.n * sizeof(*sorted));
+                if (!sorted)
+                        r = -ENOMEM;
+        }
+        if (r >= 0 && sorted) {
+                memcpy(sorted, b.recs, b.n * sizeof(*sorted));
+                qsort(sorted, b.n, sizeof(*sorted), by_base);
+        }
+        for (size_t i = 0; r >= 0 && i < b.n; i++) {
+                unsigned char key[5];
+
+                snap_base_key(sorted[i].base, key);
+                r = append(out, key, sizeof(key), b.data + sorted[i].off,
+                           sorted[i].len);
+                if (r == -EEXIST)
+                        r = -EIO;
+        }
+        /* In name order already, as the lease index keeps them. */
+        for (size_t i = 0; r >= 0 && i < b.n; i++) {
+                const char *rec = b.data + b.recs[i].off;
+                const char *name = rec + sizeof(struct snap_head);
+                unsigned char key[1 + DYNID_NAME_MAX];
+                size_t len = strlen(name);
+
+                key[0] = SNAP_KEY_NAME;
+                memcpy(key + 1, name, len);
+                r = append(out, key, 1 + len, rec, b.recs[i].len);
+                if (r == -EEXIST)
+                        r = -EIO;
+        }
+        *count = b.n;
+        free(sorted);
+        built_free(&b);
         return r;
 }
 
@@ -120,8 +208,8 @@ static int fill(struct dynid_store *s, MDB_txn *in, MDB_env *env)
                 .block_size = s->cfg.block_size,
                 .published = time(NULL),
         };
-        uint32_t by_base = 0, by_name = 0;
         char mkey = SNAP_KEY_META;
+        MDB_cursor *c = NULL;
         MDB_txn *out;
         MDB_dbi dbi;
         int r;
@@ -134,15 +222,14 @@ static int fill(struct dynid_store *s, MDB_txn *in, MDB_env *env)
                 return r;
         r = mdb_to_errno(mdb_dbi_open(out, NULL, 0, &dbi));
         if (r >= 0)
-                r = copy_index(s, in, out, dbi, true, &by_base);
+                r = mdb_to_errno(mdb_cursor_open(out, dbi, &c));
         if (r >= 0)
-                r = copy_index(s, in, out, dbi, false, &by_name);
-        if (r >= 0 && by_base != by_name)
-                r = -EIO;
+                r = copy_leases(s, in, c, &m.count);
+        if (c)
+                mdb_cursor_close(c);
         if (r >= 0) {
                 MDB_val k = { 1, &mkey }, v = { sizeof(m), &m };
 
-                m.count = by_name;
                 /* "M" sorts before "b" and "n": not an append. */
                 r = mdb_to_errno(mdb_put(out, dbi, &k, &v, 0));
         }
