@@ -241,9 +241,12 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
                 count++;
         }
         free(list);
+        /* Reaped sessions alone leave the snapshot as it was. */
         if (dry_run)
                 mdb_txn_abort(txn);
-        else
+        else if (count > 0)
                 r = write_end(s, txn, r);
+        else
+                r = write_end_private(s, txn, r);
         return r < 0 ? r : (int) count;
 }

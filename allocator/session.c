@@ -122,7 +122,7 @@ int dynid_session_open(struct dynid_store *s, const char *name, uint32_t pid,
 
                 r = mdb_to_errno(mdb_put(txn, s->dbi_lease, &lk, &lval, 0));
         }
-        return write_end(s, txn, r);
+        return write_end_private(s, txn, r);
 }
 
 /* Ends the session of @pid: its lease was used until now. */
@@ -165,7 +165,7 @@ int dynid_session_close(struct dynid_store *s, uint32_t pid)
         r = session_get(s, txn, pid, &sv);
         if (r >= 0)
                 r = session_end(s, txn, pid, &sv);
-        return write_end(s, txn, r);
+        return write_end_private(s, txn, r);
 }
 
 bool session_alive(uint32_t pid, const struct session_val *sv)

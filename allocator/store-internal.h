@@ -46,6 +46,14 @@ int mdb_to_errno(int rc);
  */
 int write_begin(struct dynid_store *s, MDB_txn **ret);
 int write_end(struct dynid_store *s, MDB_txn *txn, int r);
+/*
+ * Ends a write that the snapshot does not show (sessions, last use): no new
+ * generation and no publish, and the commit does not wait for LMDB's meta
+ * page to reach the disk, so a crash may undo it (ACI without D). That is
+ * safe for session records: a lost one is a session that the reboot ended
+ * anyway, and gc reaps what a lost close leaves.
+ */
+int write_end_private(struct dynid_store *s, MDB_txn *txn, int r);
 
 int read_begin(struct dynid_store *s, MDB_txn **ret);
 

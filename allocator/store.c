@@ -411,6 +411,21 @@ int write_end(struct dynid_store *s, MDB_txn *txn, int r)
         return r;
 }
 
+int write_end_private(struct dynid_store *s, MDB_txn *txn, int r)
+{
+        if (r >= 0) {
+                /* The data pages reach the disk before the commit returns;
+                 * the meta page may follow later. */
+                mdb_env_set_flags(s->env, MDB_NOMETASYNC, 1);
+                r = mdb_to_errno(mdb_txn_commit(txn));
+                mdb_env_set_flags(s->env, MDB_NOMETASYNC, 0);
+        } else {
+                mdb_txn_abort(txn);
+        }
+        flock(s->db_fd, LOCK_UN);
+        return r;
+}
+
 int db_get_fixed(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                  void *ret, size_t size)
 {
