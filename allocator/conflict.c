@@ -160,9 +160,90 @@ int dynid_pool_conflict(const struct dynid_config *cfg, const char *etc_dir,
         return 0;
 }
 
+static void name_set_clear(struct name_set *ns)
+{
+        for (size_t i = 0; i < ns->n; i++)
+                free(ns->names[i]);
+        free(ns->names);
+        *ns = (struct name_set) { .loaded = false };
+}
+
+void name_sets_free(struct dynid_store *s)
+{
+        for (size_t i = 0; i < 2; i++)
+                name_set_clear(&s->etc_names[i]);
+}
+
 static int name_line(char **f, size_t n, void *userdata)
 {
-        return strcmp(f[0], userdata) == 0 ? -EEXIST : 0;
+        struct name_set *ns = userdata;
+        char **names;
+
+        names = reallocarray(ns->names, ns->n + 1, sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        ns->names = names;
+        if (!(names[ns->n] = strdup(f[0])))
+                return -ENOMEM;
+        ns->n++;
+        return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+               a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+               a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+               a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Is @name in ETC/@file? The names are read once and kept while the file
+ * stays the same, so that a batch of adds reads each file once.
+ * Returns 1, 0 or -errno.
+ */
+static int etc_has_name(struct dynid_store *s, size_t which,
+                        const char *file, const char *name)
+{
+        struct name_set *ns = &s->etc_names[which];
+        char path[4096];
+        struct stat st;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", s->etc_dir, file);
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                st = (struct stat) { .st_ino = 0 };
+        }
+        if (!ns->loaded || !same_file(&ns->st, &st)) {
+                name_set_clear(ns);
+                r = scan_file(s->etc_dir, file, name_line, ns);
+                if (r < 0) {
+                        name_set_clear(ns);
+                        return r;
+                }
+                if (ns->n > 0)
+                        qsort(ns->names, ns->n, sizeof(*ns->names),
+                              cmp_name);
+                ns->st = st;
+                ns->loaded = true;
+        }
+        return ns->n > 0 && bsearch(&name, ns->names, ns->n,
+                                    sizeof(*ns->names), cmp_name);
+}
+
+static bool gecos_is_ours(const struct passwd *pw)
+{
+        return strncmp(pw->pw_gecos, DYNID_GECOS_PREFIX,
+                       strlen(DYNID_GECOS_PREFIX)) == 0;
 }
 
 /* Is the passwd entry of @id one of ours? Only our services carry our
@@ -173,7 +254,7 @@ static bool nss_id_is_ours(uint32_t id)
         struct passwd pw, *pwp = NULL;
 
         return getpwuid_r(id, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
-               strncmp(pw.pw_gecos, DYNID_GECOS_PREFIX, strlen(DYNID_GECOS_PREFIX)) == 0;
+               gecos_is_ours(&pw);
 }
 
 /* Does another NSS source resolve @name? */
@@ -184,10 +265,11 @@ static bool nss_has_name(const char *name, const char **db)
         struct group gr, *grp = NULL;
 
         if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp &&
-            !nss_id_is_ours(pw.pw_uid)) {
+            !gecos_is_ours(&pw)) {
                 *db = "passwd";
                 return true;
         }
+        /* Our groups carry no GECOS: the user of the same ID tells. */
         if (getgrnam_r(name, &gr, buf, sizeof(buf), &grp) == 0 && grp &&
             !nss_id_is_ours(gr.gr_gid)) {
                 *db = "group";
@@ -203,10 +285,9 @@ int name_conflict(struct dynid_store *s, const char *name,
         const char *db;
 
         for (size_t i = 0; i < 2; i++) {
-                int r = scan_file(s->etc_dir, files[i], name_line,
-                                  (void *) name);
+                int r = etc_has_name(s, i, files[i], name);
 
-                if (r == -EEXIST) {
+                if (r > 0) {
                         set_errf(err, "cannot lease '%s': %s/%s already has "
                                  "that name", name, s->etc_dir, files[i]);
                         return -EINVAL;
@@ -228,8 +309,10 @@ bool base_conflict(struct dynid_store *s, uint32_t base)
         struct passwd pw, *pwp = NULL;
         struct group gr, *grp = NULL;
 
-        if (s->no_nss || nss_id_is_ours(base))
+        if (s->no_nss)
                 return false;
-        return (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) ||
-               (getgrgid_r(base, &gr, buf, sizeof(buf), &grp) == 0 && grp);
+        if (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
+                return !gecos_is_ours(&pw);
+        /* No user has that ID, so no lease of ours holds it either. */
+        return getgrgid_r(base, &gr, buf, sizeof(buf), &grp) == 0 && grp;
 }

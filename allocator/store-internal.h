@@ -3,12 +3,22 @@
 
 #include <lmdb.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 #include "dynid.h"
 #include "record.h"
 #include "util.h"
 
 #define GECOS_PREFIX DYNID_GECOS_PREFIX
+
+/* The names in ETC/passwd or ETC/group, sorted, kept while the file is
+ * the one they were read from (conflict.c). */
+struct name_set {
+        struct stat st;
+        bool loaded;
+        char **names;
+        size_t n;
+};
 
 struct dynid_store {
         struct dynid_config cfg;        /* a private copy */
@@ -25,6 +35,7 @@ struct dynid_store {
         MDB_dbi dbi_block;              /* base (MDB_INTEGERKEY) -> name */
         MDB_dbi dbi_meta;               /* key -> value */
         MDB_dbi dbi_session;            /* pid (MDB_INTEGERKEY) -> session */
+        struct name_set etc_names[2];   /* passwd, group */
 };
 
 /* The value of a lease in the database. */
@@ -112,5 +123,6 @@ int session_reap(struct dynid_store *s, MDB_txn *txn, bool dry_run);
 int name_conflict(struct dynid_store *s, const char *name,
                   struct dynid_err *err);
 bool base_conflict(struct dynid_store *s, uint32_t base);
+void name_sets_free(struct dynid_store *s);
 /* Is @id inside the configured pool's slots? */
 bool pool_contains(const struct dynid_config *cfg, uint32_t id);

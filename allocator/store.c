@@ -331,6 +331,7 @@ void dynid_store_close(struct dynid_store *s)
         if (s->db_fd >= 0)
                 close(s->db_fd);
         dynid_config_free(&s->cfg);
+        name_sets_free(s);
         free(s->state_dir);
         free(s->etc_dir);
         free(s->db_path);
