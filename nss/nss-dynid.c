@@ -34,8 +34,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* Read transactions kept reset between lookups, for reuse (MDB_NOTLS lets
- * them move between threads). */
+/* Read transactions kept open between lookups, for reuse (see txn_get()). */
 #define SPARE_TXNS 8
 
 /* However quiet nss.gen is, the snapshot's identity is checked again after
@@ -217,8 +216,14 @@ static void snap_release(void)
         pthread_rwlock_unlock(&snap_lock);
 }
 
-/* A read transaction on the open snapshot, with the lock held for reading:
- * a spare one renewed when there is one. Returns NULL on failure. */
+/*
+ * A read transaction on the open snapshot, with the lock held for reading:
+ * a spare one when there is one. The snapshot never changes and has no
+ * writer, so a transaction stays valid until the environment is closed,
+ * and is kept open between lookups rather than reset and renewed;
+ * MDB_NOTLS lets it move between threads, and the slots hand it over with
+ * acquire and release ordering. Returns NULL on failure.
+ */
 static MDB_txn *txn_get(void)
 {
         MDB_txn *txn;
@@ -226,11 +231,8 @@ static MDB_txn *txn_get(void)
         for (size_t i = 0; i < SPARE_TXNS; i++) {
                 txn = __atomic_exchange_n(&snap.spare[i], NULL,
                                           __ATOMIC_ACQUIRE);
-                if (!txn)
-                        continue;
-                if (mdb_txn_renew(txn) == 0)
+                if (txn)
                         return txn;
-                mdb_txn_abort(txn);
         }
         return mdb_txn_begin(snap.env, NULL, MDB_RDONLY, &txn) == 0 ? txn
                                                                    : NULL;
@@ -238,7 +240,6 @@ static MDB_txn *txn_get(void)
 
 static void txn_put(MDB_txn *txn)
 {
-        mdb_txn_reset(txn);
         for (size_t i = 0; i < SPARE_TXNS; i++) {
                 MDB_txn *none = NULL;
 
