@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The publish step alone, run by tests/bench/run.sh: opens the store with
+ * the configuration CONFIG and writes the snapshot again RUNS times (each
+ * one write transaction, the snapshot built, fsynced and renamed, and
+ * nss.gen incremented). Prints MEDIAN MIN MAX in microseconds.
+ *
+ *   bench-publish CONFIG RUNS
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dynid.h"
+
+static double now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+        double x = *(const double *) a, y = *(const double *) b;
+
+        return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+        struct dynid_store_opts opts = { 0 };
+        struct dynid_err err = { "" };
+        struct dynid_config cfg;
+        struct dynid_store *s;
+        double *t;
+        long runs;
+        int r;
+
+        if (argc != 3 || (runs = strtol(argv[2], NULL, 10)) < 1) {
+                fprintf(stderr, "usage: bench-publish CONFIG RUNS\n");
+                return 2;
+        }
+        t = calloc(runs, sizeof(*t));
+        r = t ? dynid_config_load(argv[1], true, &cfg, &err) : -ENOMEM;
+        if (r >= 0)
+                r = dynid_store_open(&cfg, &opts, &s, &err);
+        if (r < 0) {
+                fprintf(stderr, "bench-publish: %s\n",
+                        err.msg[0] ? err.msg : strerror(-r));
+                return 1;
+        }
+        for (long i = 0; i < runs; i++) {
+                double start = now_us();
+
+                r = dynid_publish(s);
+                t[i] = now_us() - start;
+                if (r < 0) {
+                        fprintf(stderr, "bench-publish: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
+        qsort(t, runs, sizeof(*t), cmp);
+        printf("%.1f %.1f %.1f\n", t[runs / 2], t[0], t[runs - 1]);
+        dynid_store_close(s);
+        dynid_config_free(&cfg);
+        free(t);
+        return 0;
+}
