@@ -48,6 +48,7 @@ static void store_closep(struct dynid_store **s)
 {
         if (*s)
                 dynid_store_close(*s);
+        *s = NULL;
 }
 
 struct ctx {
@@ -58,6 +59,7 @@ struct ctx {
         bool has_inner;
         uint32_t inner;         /* run --user */
         bool dry_run;
+        bool repair;
         char **args;            /* the operands after the command */
         size_t n_args;
         struct dynid_config cfg;
@@ -674,12 +676,55 @@ static int report_problem(const char *problem, void *userdata)
         return 0;
 }
 
+static int count_problem(const char *problem, void *userdata)
+{
+        (void) problem;
+        (void) userdata;
+        return 0;
+}
+
+/*
+ * The snapshot is the one thing that a check finds wrong and that can be
+ * made again from the database: --repair publishes it again when a check
+ * read-only finds any problem, then checks again and reports what is left.
+ */
+static int repair(struct ctx *c)
+{
+        _cleanup_(store_closep) struct dynid_store *s = NULL;
+        int r;
+
+        r = open_store(c, true, &s);
+        if (r < 0)
+                return r;
+        r = dynid_check(s, count_problem, NULL);
+        if (r < 0)
+                return fail("check", r, NULL);
+        if (r == 0)
+                return 0;
+        store_closep(&s);
+
+        r = open_store(c, false, &s);
+        if (r < 0)
+                return r;
+        r = dynid_publish(s);
+        if (r < 0)
+                return fail("publish the snapshot", r, NULL);
+        printf("repaired: published %s again from the database\n",
+               dynid_store_snapshot_path(s));
+        return 0;
+}
+
 static int verb_check(struct ctx *c)
 {
         _cleanup_(store_closep) struct dynid_store *s = NULL;
         struct dynid_status st;
         int r;
 
+        if (c->repair) {
+                r = repair(c);
+                if (r != 0)
+                        return r;
+        }
         r = open_store(c, true, &s);
         if (r < 0)
                 return r;
@@ -734,6 +779,7 @@ enum {
         ARG_FORCE,
         ARG_PURGE,
         ARG_DRY_RUN,
+        ARG_REPAIR,
         ARG_USER,
 };
 
@@ -763,6 +809,12 @@ static const struct option options_remove[] = {
 
 static const struct option options_run[] = {
         { "user", required_argument, NULL, ARG_USER },
+        GLOBAL_OPTIONS,
+        {}
+};
+
+static const struct option options_check[] = {
+        { "repair", no_argument, NULL, ARG_REPAIR },
         GLOBAL_OPTIONS,
         {}
 };
@@ -869,7 +921,7 @@ static const struct verb verbs[] = {
         { "list",   options_json,   0, 0,        NULL,   verb_list },
         { "show",   options_json,   1, 1,        "NAME or UID", verb_show },
         { "status", options_json,   0, 0,        NULL,   verb_status },
-        { "check",  options_global, 0, 0,        NULL,   verb_check },
+        { "check",  options_check,  0, 0,        NULL,   verb_check },
         { "gc",     options_gc,     0, 0,        NULL,   verb_gc },
         { "run",    options_run,    2, SIZE_MAX, "NAME and COMMAND",
           verb_run },
@@ -889,7 +941,8 @@ static void help(void)
               "  list [--json]             list every lease\n"
               "  show NAME|UID [--json]    one lease, by name or by any ID\n"
               "  status [--json]           pool, database and snapshot\n"
-              "  check                     verify every invariant\n"
+              "  check [--repair]          verify every invariant; --repair\n"
+              "                            publishes the snapshot again\n"
               "  gc [--dry-run]            reap dead sessions and idle leases\n"
               "  run NAME [--user INNER] -- COMMAND...\n"
               "                            run COMMAND as root (or INNER) in\n"
@@ -973,6 +1026,9 @@ static int parse_options(int argc, char *argv[], const char *verb,
                 }
                 case ARG_DRY_RUN:
                         c->dry_run = true;
+                        break;
+                case ARG_REPAIR:
+                        c->repair = true;
                         break;
                 case ':':
                 case '?':

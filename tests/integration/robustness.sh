@@ -46,6 +46,25 @@ expect_eq "repaired by the next writer: late resolves" late \
         "$(getent passwd late | cut -d: -f1)"
 check_ok "after the repair"
 
+# ---- dynidctl check --repair: the same without a write ------------------------
+cp -p "$SNAP" "$WORK/old.mdb"
+"$D" add later >/dev/null || fail "add later"
+mv "$WORK/old.mdb" "$SNAP"
+run_err "check --repair of a stale snapshot" 0 "" "$D" check --repair
+expect_eq "check --repair of a stale snapshot: stdout" \
+        "$(printf 'repaired: published %s again from the database\nok: 4 leases, no problem found' "$SNAP")" \
+        "$(cat "$WORK/out")"
+expect_eq "repaired by check --repair: later resolves" later \
+        "$(getent passwd later | cut -d: -f1)"
+rm "$SNAP"
+run_err "check --repair of a missing snapshot" 0 "" "$D" check --repair
+expect_eq "missing snapshot repaired: web resolves" web \
+        "$(getent passwd web | cut -d: -f1)"
+run_err "check --repair with nothing to repair" 0 "" "$D" check --repair
+expect_eq "nothing to repair: stdout" "ok: 4 leases, no problem found" \
+        "$(cat "$WORK/out")"
+"$D" remove later >/dev/null || fail "remove later"
+
 # ---- a lost database is not silently replaced by an empty one -------------
 rm -rf "$STATE_DIR/db"
 run_err "lost database" 1 "dynidctl: cannot open the lease store: $STATE_DIR/db is empty but $SNAP lists 3 lease(s): restore the database from a backup, or remove the snapshot to start with no lease" \
