@@ -1,0 +1,110 @@
+#!/bin/sh
+# Writers killed by SIGKILL at random instants: batches of adds and
+# removes, and PAM session opens, over a store of 2,000 leases, so that
+# the publish step is a good part of each write and many kills land in it.
+# After each kill: "dynidctl check --repair" passes; the leases that
+# "dynidctl list" shows are exactly those the NSS module enumerates, and
+# each resolves by name; each batch is wholly there or wholly absent; the
+# first 2,000 leases are intact.
+#
+# TORTURE_ITERATIONS sets the number of kills (make check: 40; make
+# torture: 1000).
+. "${top_srcdir:-.}/tests/lib.sh"
+enter_sandbox "$@"
+
+LC_ALL=C
+export LC_ALL
+D=$DYNIDCTL
+N=${TORTURE_ITERATIONS:-40}
+KILL_AT=$top_builddir/tests/kill-at
+command -v pamtester >/dev/null || skip "needs pamtester (scripts/deps)"
+# Every check asks NSS about each lease; systemd's module would make that
+# the bulk of the run.
+sed -i -E 's/^(passwd|group):.*/\1: files dynid/' /etc/nsswitch.conf
+printf '%s\n' 'auth required pam_permit.so' 'account required pam_permit.so' \
+        'session required pam_dynid.so' >/etc/pam.d/dynid-torture
+
+rand() {
+        echo $(($(od -An -N2 -tu2 /dev/urandom) % $1))
+}
+
+# shellcheck disable=SC2046
+"$D" add $(seq -f 'base%g' 1 2000) >/dev/null || fail "initial add"
+"$D" add sess >/dev/null || fail "add sess"
+
+# How long an undisturbed add takes: kills land anywhere from the start to
+# a little past its end.
+t0=$(date +%s%N)
+"$D" add probe >/dev/null || fail "add probe"
+t1=$(date +%s%N)
+"$D" remove probe >/dev/null || fail "remove probe"
+window=$(((t1 - t0) / 1000 * 5 / 4))
+
+batches=        # batches that are there, as the last check saw
+killed=0 added=0 removed=0 sessions=0 repaired=0 leftovers=0
+i=0
+while [ "$i" -lt "$N" ]; do
+        i=$((i + 1))
+        op=$(rand 3)
+        # shellcheck disable=SC2086
+        set -- $batches
+        [ "$op" = 1 ] && [ $# -eq 0 ] && op=0
+        case $op in
+        0) what=$("$KILL_AT" "$window" "$D" add "b$i-x" "b$i-y" "b$i-z") ;;
+        1) victim=$1
+           what=$("$KILL_AT" "$window" "$D" remove "b$victim-x" \
+                  "b$victim-y" "b$victim-z") ;;
+        2) what=$("$KILL_AT" "$window" pamtester dynid-torture sess \
+                  open_session) ;;
+        esac
+        case $what in
+        killed) killed=$((killed + 1)) ;;
+        "exited 0") ;;
+        *) fail "iteration $i: operation $op $what" ;;
+        esac
+
+        # Where the kill landed: a temporary snapshot left by a writer
+        # killed while building one; a snapshot behind the database, by
+        # one killed between its commit and its rename.
+        ls -A "$STATE_DIR" | grep -q '^\.nss\.mdb\.' &&
+                leftovers=$((leftovers + 1))
+        "$D" check --repair >"$WORK/check" 2>&1 ||
+                { cat "$WORK/check"; fail "iteration $i: check --repair"; }
+        grep -q '^repaired: ' "$WORK/check" && repaired=$((repaired + 1))
+        "$D" gc >/dev/null 2>&1 || fail "iteration $i: gc"
+
+        "$D" list | awk 'NR > 1 { print $1 }' | sort >"$WORK/listed"
+        getent -s dynid passwd | cut -d: -f1 | sort >"$WORK/enumerated"
+        cmp -s "$WORK/listed" "$WORK/enumerated" || {
+                diff "$WORK/listed" "$WORK/enumerated"
+                fail "iteration $i: list and NSS enumeration disagree"
+        }
+        # shellcheck disable=SC2046
+        getent passwd $(cat "$WORK/listed") | cut -d: -f1 |
+                sort >"$WORK/resolved"
+        cmp -s "$WORK/listed" "$WORK/resolved" ||
+                fail "iteration $i: a listed lease does not resolve by name"
+
+        # Each batch: all three names, or none.
+        grep '^b[0-9]*-[xyz]$' "$WORK/listed" | sed 's/-.$//' | uniq -c |
+                awk '$1 != 3 { print "batch", $2, "has", $1, "of 3" }' \
+                >"$WORK/partial"
+        [ ! -s "$WORK/partial" ] ||
+                fail "iteration $i: $(cat "$WORK/partial")"
+        new=$(sed -n 's/^b\([0-9]*\)-x$/\1/p' "$WORK/listed")
+        case $op in
+        0) grep -qx "b$i-x" "$WORK/listed" && added=$((added + 1)) ;;
+        1) grep -qx "b$victim-x" "$WORK/listed" ||
+                   removed=$((removed + 1)) ;;
+        2) sessions=$((sessions + 1)) ;;
+        esac
+        batches=$new
+done
+expect_eq "the first 2,000 leases are intact" 2000 \
+        "$(grep -c '^base[0-9]*$' "$WORK/listed")"
+expect_eq "no session left" 0 "$("$D" show sess --json | json_num sessions)"
+"$D" check >/dev/null || fail "final check"
+echo "ok: $N writers, $killed killed by SIGKILL: $added add batches and" \
+        "$removed remove batches took effect, $sessions session opens;" \
+        "a temporary snapshot was left $leftovers times and the snapshot" \
+        "needed a repair $repaired times (and got it)"
