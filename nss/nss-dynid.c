@@ -78,10 +78,16 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+        pthread_rwlockattr_t attr;
+
         /* The child's only thread has another TID than the one that took
          * the lock, and glibc's unlock goes by TID: start afresh instead.
          * LMDB environments must not cross fork(): reopen on next use. */
-        snap_lock = (pthread_rwlock_t) SNAP_LOCK_INIT;
+        pthread_rwlockattr_init(&attr);
+        pthread_rwlockattr_setkind_np(&attr,
+                PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&snap_lock, &attr);
+        pthread_rwlockattr_destroy(&attr);
         snap.forked = true;
 }
 
@@ -352,10 +358,10 @@ static int find_id_cb(MDB_txn *txn, const void *arg, struct answer *ret)
         return find_by_id(txn, *(const uint32_t *) arg, ret);
 }
 
-/* Copies strings into the caller's buffer, after @skip bytes of it. */
+/* Copies strings one after another into the caller's buffer, from @used
+ * on; the caller has checked that they fit. */
 struct packer {
         char *buf;
-        size_t size;
         size_t used;
 };
 
@@ -374,7 +380,7 @@ static int fill_passwd(const struct answer *a, struct passwd *pw, char *buf,
 {
         char name[DYNID_NAME_MAX + 1];
         const char *dir = a->k ? DERIVED_HOME : a->rec.dir;
-        struct packer p = { buf, buflen, 0 };
+        struct packer p = { buf, 0 };
         size_t need;
 
         if (a->k == 0)
@@ -404,7 +410,7 @@ static int fill_group(const struct answer *a, struct group *gr, char *buf,
         char name[DYNID_NAME_MAX + 1];
         size_t pad = (alignof(char *) -
                       (uintptr_t) buf % alignof(char *)) % alignof(char *);
-        struct packer p = { buf, buflen, pad + sizeof(char *) };
+        struct packer p = { buf, pad + sizeof(char *) };
 
         if (a->k == 0)
                 strcpy(name, a->rec.name);

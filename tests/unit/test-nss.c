@@ -492,10 +492,11 @@ static void test_unavailable_and_republish(void **state)
         assert_int_equal(e, SENTINEL);
 }
 
-#define THREADS 8
+#define THREADS 32
+#define LOOKUPS 10000           /* at least, per thread */
 #define PUBLISHES 40
 
-static volatile int stop_threads;
+static int stop_threads;        /* read and written atomically */
 
 struct worker {
         pthread_t t;
@@ -503,6 +504,8 @@ struct worker {
         unsigned long wrong;
 };
 
+/* One round of mixed lookups: by name, by ID inside a block, a group, a
+ * derived name, and a name that is not there. */
 static bool one_round(void)
 {
         struct passwd pw;
@@ -519,6 +522,12 @@ static bool one_round(void)
         if (m.getgrgid_r(web, &gr, buf, sizeof(buf), &e) !=
             NSS_STATUS_SUCCESS || strcmp(gr.gr_name, "web") != 0)
                 return false;
+        if (m.getgrnam_r("web+3", &gr, buf, sizeof(buf), &e) !=
+            NSS_STATUS_SUCCESS || gr.gr_gid != web + 3)
+                return false;
+        if (m.getpwnam_r("nobody-here", &pw, buf, sizeof(buf), &e) !=
+            NSS_STATUS_NOTFOUND)
+                return false;
         return e == SENTINEL;
 }
 
@@ -526,15 +535,17 @@ static void *worker_main(void *arg)
 {
         struct worker *w = arg;
 
-        while (!stop_threads) {
+        while (w->lookups < LOOKUPS ||
+               !__atomic_load_n(&stop_threads, __ATOMIC_RELAXED)) {
                 if (!one_round())
                         w->wrong++;
-                w->lookups += 3;
+                w->lookups += 5;
         }
         return NULL;
 }
 
-/* Eight threads look up while another process republishes 40 times. */
+/* 32 threads, each with at least 10,000 lookups, while another process
+ * adds and removes a lease 20 times each. */
 static void test_threads_during_republish(void **state)
 {
         struct worker w[THREADS] = { 0 };
@@ -557,10 +568,10 @@ static void test_threads_during_republish(void **state)
                 _exit(127);
         }
         assert_int_equal(waitpid(pid, &st, 0), pid);
-        stop_threads = 1;
+        __atomic_store_n(&stop_threads, 1, __ATOMIC_RELAXED);
         for (int i = 0; i < THREADS; i++) {
                 assert_int_equal(pthread_join(w[i].t, NULL), 0);
-                assert_true(w[i].lookups > 0);
+                assert_true(w[i].lookups >= LOOKUPS);
                 assert_int_equal(w[i].wrong, 0);
         }
         assert_true(WIFEXITED(st));
@@ -605,5 +616,8 @@ int main(void)
                 cmocka_unit_test(test_forked_children),
         };
 
+        /* Selects tests by a glob, e.g. "test_threads*" under TSan. */
+        if (getenv("DYNID_TEST_FILTER"))
+                cmocka_set_test_filter(getenv("DYNID_TEST_FILTER"));
         return cmocka_run_group_tests(tests, setup, NULL);
 }
