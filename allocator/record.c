@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dynid.h"
 #include "record.h"
 
 void snap_base_key(uint32_t base, unsigned char key[5])
@@ -65,7 +66,9 @@ int snap_record_decode(const void *data, size_t len, struct snap_record *r)
                 *s[i] = p;
                 p = nul + 1;
         }
-        if (p != end || r->name[0] == 0)
+        /* Readers copy the name into buffers of DYNID_NAME_MAX + 1 bytes
+         * and derive names from it: only a valid name is one. */
+        if (p != end || dynid_name_check(r->name, NULL) < 0)
                 return -EBADMSG;
 
         r->base = h.base;

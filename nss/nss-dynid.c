@@ -66,14 +66,34 @@ static struct {
 } snap;
 static pthread_once_t snap_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Enumeration remembers the last base it returned, not a cursor: each call
+ * looks up the next base afresh, so a snapshot that changes between calls
+ * is simply followed.
+ */
+struct enumeration {
+        pthread_mutex_t lock;
+        bool started;
+        bool done;
+        uint32_t next;
+};
+
+static struct enumeration pw_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct enumeration gr_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Enumerations first, as enum_next() takes its lock before snap_lock. */
 static void atfork_prepare(void)
 {
+        pthread_mutex_lock(&pw_enum.lock);
+        pthread_mutex_lock(&gr_enum.lock);
         pthread_rwlock_wrlock(&snap_lock);
 }
 
 static void atfork_parent(void)
 {
         pthread_rwlock_unlock(&snap_lock);
+        pthread_mutex_unlock(&gr_enum.lock);
+        pthread_mutex_unlock(&pw_enum.lock);
 }
 
 static void atfork_child(void)
@@ -88,6 +108,8 @@ static void atfork_child(void)
                 PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
         pthread_rwlock_init(&snap_lock, &attr);
         pthread_rwlockattr_destroy(&attr);
+        pthread_mutex_init(&pw_enum.lock, NULL);
+        pthread_mutex_init(&gr_enum.lock, NULL);
         snap.forked = true;
 }
 
@@ -162,6 +184,9 @@ static int snap_refresh(void)
         struct stat st;
         uint64_t g;
 
+        /* Another thread may have refreshed it while this one waited. */
+        if (snap_fresh())
+                return 0;
         if (!snap.gen || now >= snap.recheck_at) {
                 if (snap.gen)
                         munmap((void *) snap.gen, sizeof(*snap.gen));
@@ -506,21 +531,6 @@ EXPORT enum nss_status _nss_dynid_getgrgid_r(gid_t gid, struct group *gr,
 
         return lookup(find_id_cb, &id, GROUP, gr, buf, buflen, errnop);
 }
-
-/*
- * Enumeration remembers the last base it returned, not a cursor: each call
- * looks up the next base afresh, so a snapshot that changes between calls
- * is simply followed.
- */
-struct enumeration {
-        pthread_mutex_t lock;
-        bool started;
-        bool done;
-        uint32_t next;
-};
-
-static struct enumeration pw_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static struct enumeration gr_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void enum_reset(struct enumeration *e)
 {

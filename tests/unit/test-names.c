@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dynid.h"
+#include "record.h"
 
 static void test_valid_names(void **state)
 {
@@ -114,6 +115,34 @@ static void test_derived_parse_rejects(void **state)
                                  -EINVAL);
 }
 
+/* A snapshot record decodes only with a valid service name: readers copy
+ * it into buffers of DYNID_NAME_MAX + 1 bytes. */
+static void test_record_name(void **state)
+{
+        char buf[512], long_name[64];
+        struct snap_record r = {
+                .base = 65536, .size = 65536, .name = "web",
+                .gecos = "g", .dir = "/", .shell = "/bin/sh",
+        }, out;
+        size_t len;
+
+        len = snap_record_encode(&r, buf, sizeof(buf));
+        assert_int_equal(snap_record_decode(buf, len, &out), 0);
+        assert_string_equal(out.name, "web");
+
+        memset(long_name, 'a', 40);
+        long_name[40] = 0;
+        r.name = long_name;
+        len = snap_record_encode(&r, buf, sizeof(buf));
+        assert_int_equal(snap_record_decode(buf, len, &out), -EBADMSG);
+        r.name = "Web";
+        len = snap_record_encode(&r, buf, sizeof(buf));
+        assert_int_equal(snap_record_decode(buf, len, &out), -EBADMSG);
+        r.name = "";
+        len = snap_record_encode(&r, buf, sizeof(buf));
+        assert_int_equal(snap_record_decode(buf, len, &out), -EBADMSG);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -123,6 +152,7 @@ int main(void)
                 cmocka_unit_test(test_derived_short),
                 cmocka_unit_test(test_derived_long),
                 cmocka_unit_test(test_derived_parse_rejects),
+                cmocka_unit_test(test_record_name),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

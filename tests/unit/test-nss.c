@@ -600,6 +600,60 @@ static void test_forked_children(void **state)
         assert_int_equal(bad, 0);
 }
 
+static void *enumerator_main(void *arg)
+{
+        struct passwd pw;
+        char buf[512];
+        int e;
+
+        while (!__atomic_load_n(&stop_threads, __ATOMIC_RELAXED)) {
+                m.setpwent(0);
+                while (m.getpwent_r(&pw, buf, sizeof(buf), &e) ==
+                       NSS_STATUS_SUCCESS)
+                        ;
+                m.endpwent();
+        }
+        return NULL;
+}
+
+/* Forks while other threads enumerate: every child looks up and exits
+ * (an alarm ends a child that would hang on a lock held at fork). */
+static void test_fork_during_enumeration(void **state)
+{
+        pthread_t t[4];
+        int bad = 0;
+
+        __atomic_store_n(&stop_threads, 0, __ATOMIC_RELAXED);
+        for (int i = 0; i < 4; i++)
+                assert_int_equal(pthread_create(&t[i], NULL, enumerator_main,
+                                                NULL), 0);
+        for (int i = 0; i < 200; i++) {
+                pid_t pid = fork();
+                int st;
+
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        struct passwd pw;
+                        char buf[512];
+                        int e;
+
+                        alarm(5);
+                        m.setpwent(0);
+                        e = m.getpwent_r(&pw, buf, sizeof(buf), &e) ==
+                            NSS_STATUS_SUCCESS;
+                        m.endpwent();
+                        _exit(e && one_round() ? 0 : 1);
+                }
+                assert_int_equal(waitpid(pid, &st, 0), pid);
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                        bad++;
+        }
+        __atomic_store_n(&stop_threads, 1, __ATOMIC_RELAXED);
+        for (int i = 0; i < 4; i++)
+                assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -614,6 +668,7 @@ int main(void)
                 cmocka_unit_test(test_unavailable_and_republish),
                 cmocka_unit_test(test_threads_during_republish),
                 cmocka_unit_test(test_forked_children),
+                cmocka_unit_test(test_fork_during_enumeration),
         };
 
         /* Selects tests by a glob, e.g. "test_threads*" under TSan. */
