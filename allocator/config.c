@@ -82,7 +82,7 @@ static int check_file(const char *path, const struct stat *st,
 
 /*
  * Reads the whole file: a regular file of at most CONFIG_MAX bytes, owned
- * by root (or by us) and writable by nobody else, with no NUL byte.
+ * by root (or by us) and writable by nobody else.
  */
 static int read_config(const char *path, char **ret, size_t *ret_len,
                        struct dynid_err *err)
@@ -108,15 +108,6 @@ static int read_config(const char *path, char **ret, size_t *ret_len,
                         *ret_len = n;
         }
         close(fd);
-        if (r >= 0 && memchr(data, 0, *ret_len)) {
-                const char *nul = memchr(data, 0, *ret_len);
-                int line = 1;
-
-                for (const char *p = data; p < nul; p++)
-                        line += *p == '\n';
-                set_errf(err, "%s:%d: contains a NUL byte", path, line);
-                r = -EINVAL;
-        }
         if (r < 0) {
                 free(data);
                 return r;
@@ -292,30 +283,27 @@ static int handler(void *user, const char *section, const char *key,
         return r >= 0;
 }
 
-int dynid_config_load(const char *path, bool optional,
-                      struct dynid_config *cfg, struct dynid_err *err)
+int dynid_config_parse(const char *name, const char *data, size_t len,
+                       struct dynid_config *cfg, struct dynid_err *err)
 {
-        struct parse_state st = { .cfg = cfg };
-        char *data = NULL;
+        struct parse_state st = { .cfg = cfg, .data = data, .len = len };
+        const char *nul;
         int line, r;
 
         r = dynid_config_defaults(cfg);
         if (r < 0)
                 return r;
-
-        r = read_config(path, &data, &st.len, err);
-        if (r == -ENOENT && optional)
-                return 0;
-        if (r < 0) {
+        nul = memchr(data, 0, len);
+        if (nul) {
+                line = 1;
+                for (const char *p = data; p < nul; p++)
+                        line += *p == '\n';
                 dynid_config_free(cfg);
-                if (err && r != -EINVAL && r != -EFBIG && r != -EPERM)
-                        set_errf(err, "%s: %s", path, strerror(-r));
-                return r == -EFBIG ? -EINVAL : r;
+                set_errf(err, "%s:%d: contains a NUL byte", name, line);
+                return -EINVAL;
         }
 
-        st.data = data;
         line = ini_parse_stream(read_line, &st, handler, &st);
-        free(data);
         if (line == 0 && st.r == 0)
                 return 0;
         /* inih reports its first error; ours may come later in the file. */
@@ -328,16 +316,36 @@ int dynid_config_load(const char *path, bool optional,
         if (err) {
                 if (st.r)
                         snprintf(err->msg, sizeof(err->msg), "%s:%d: %s",
-                                 path, line, st.why);
+                                 name, line, st.why);
                 else if (line > 0)
                         snprintf(err->msg, sizeof(err->msg),
                                  "%s:%d: not a section header or key = value",
-                                 path, line);
+                                 name, line);
                 else
                         snprintf(err->msg, sizeof(err->msg),
-                                 "%s: could not be read", path);
+                                 "%s: could not be read", name);
         }
         return st.r == -ENOMEM ? -ENOMEM : -EINVAL;
+}
+
+int dynid_config_load(const char *path, bool optional,
+                      struct dynid_config *cfg, struct dynid_err *err)
+{
+        char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        r = read_config(path, &data, &len, err);
+        if (r == -ENOENT && optional)
+                return dynid_config_defaults(cfg);
+        if (r < 0) {
+                if (err && r != -EINVAL && r != -EFBIG && r != -EPERM)
+                        set_errf(err, "%s: %s", path, strerror(-r));
+                return r == -EFBIG ? -EINVAL : r;
+        }
+        r = dynid_config_parse(path, data, len, cfg, err);
+        free(data);
+        return r;
 }
 
 int dynid_config_home(const struct dynid_config *cfg, const char *name,

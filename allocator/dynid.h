@@ -105,6 +105,17 @@ int dynid_config_load(const char *path, bool optional,
 /* Fills @cfg with the built-in defaults. Returns 0 or -ENOMEM. */
 int dynid_config_defaults(struct dynid_config *cfg);
 
+/*
+ * dynid_config_parse() - apply the @len bytes at @data, dynid.conf text,
+ * over the built-in defaults, as dynid_config_load() does for a file;
+ * @name stands for the file in messages.
+ * Returns 0; -EINVAL with "NAME:LINE: why" in @err (a NUL byte, an unknown
+ * section or key, a malformed value); -ENOMEM. On failure @cfg holds
+ * nothing to free.
+ */
+int dynid_config_parse(const char *name, const char *data, size_t len,
+                       struct dynid_config *cfg, struct dynid_err *err);
+
 void dynid_config_free(struct dynid_config *cfg);
 
 /*
