@@ -293,7 +293,7 @@ int dynid_config_parse(const char *name, const char *data, size_t len,
         r = dynid_config_defaults(cfg);
         if (r < 0)
                 return r;
-        nul = memchr(data, 0, len);
+        nul = len > 0 ? memchr(data, 0, len) : NULL;
         if (nul) {
                 line = 1;
                 for (const char *p = data; p < nul; p++)

@@ -165,7 +165,9 @@ static void name_set_clear(struct name_set *ns)
         for (size_t i = 0; i < ns->n; i++)
                 free(ns->names[i]);
         free(ns->names);
-        *ns = (struct name_set) { .loaded = false };
+        ns->names = NULL;
+        ns->n = 0;
+        ns->loaded = false;
 }
 
 void name_sets_free(struct dynid_store *s)
@@ -224,15 +226,18 @@ static int etc_has_name(struct dynid_store *s, size_t which,
                 st = (struct stat) { .st_ino = 0 };
         }
         if (!ns->loaded || !same_file(&ns->st, &st)) {
-                name_set_clear(ns);
-                r = scan_file(s->etc_dir, file, name_line, ns);
+                struct name_set fresh = { .loaded = false };
+
+                r = scan_file(s->etc_dir, file, name_line, &fresh);
                 if (r < 0) {
-                        name_set_clear(ns);
+                        name_set_clear(&fresh);
                         return r;
                 }
-                if (ns->n > 0)
-                        qsort(ns->names, ns->n, sizeof(*ns->names),
+                if (fresh.n > 0)
+                        qsort(fresh.names, fresh.n, sizeof(*fresh.names),
                               cmp_name);
+                name_set_clear(ns);
+                *ns = fresh;
                 ns->st = st;
                 ns->loaded = true;
         }

@@ -131,7 +131,7 @@ int dynid_idmap_tree(int storage_fd, uint32_t base, uint32_t size, int *ret,
                             MOUNT_ATTR_NODEV,
         };
         char map[64];
-        int ns, tree, r;
+        int ns = -1, tree, r;
 
         /* Inside the throw-away namespace: the foreign range; outside:
          * the block. A file on disk at FOREIGN + k shows as base + k. */

@@ -320,13 +320,12 @@ static int verb_add(struct ctx *c)
         if (r < 0)
                 return r;
 
-        out = calloc(c->n_args, sizeof(*out));
-        if (!out)
-                return fail("add", -ENOMEM, NULL);
-
         r = open_store(c, false, &s);
         if (r < 0)
                 return r;
+        out = calloc(c->n_args, sizeof(*out));
+        if (!out)
+                return fail("add", -ENOMEM, NULL);
 
         r = dynid_lease_add(s, (const char *const *) c->args, c->n_args, out,
                             &err);
