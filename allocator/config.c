@@ -122,6 +122,7 @@ int dynid_config_defaults(struct dynid_config *cfg)
                 .pool_first = DYNID_POOL_FIRST_DEFAULT,
                 .pool_last = DYNID_POOL_LAST_DEFAULT,
                 .block_size = DYNID_BLOCK_SIZE_DEFAULT,
+                .map_size_mib = 64,
                 .home = strdup(HOME_DEFAULT),
                 .shell = strdup(SHELL_DEFAULT),
         };
@@ -234,6 +235,12 @@ static int apply(struct dynid_config *cfg, const char *section,
                 cfg->idle_ttl = n;
                 return 0;
         }
+        if (strcmp(section, "store") == 0 && strcmp(key, "map_size") == 0) {
+                if (parse_u64(v, &n) < 0 || n == 0 || n > 1u << 20)
+                        goto bad;
+                cfg->map_size_mib = n;
+                return 0;
+        }
         if (!*section)
                 snprintf(why, size, "key '%s' outside of a section", key);
         else
@@ -255,6 +262,8 @@ static const char *expected_value(const char *section, const char *key)
                 return "an absolute path; '%n' is the name";
         if (strcmp(key, "shell") == 0)
                 return "an absolute path";
+        if (strcmp(key, "map_size") == 0)
+                return "MiB, an integer from 1 to 1048576";
         return "seconds, a non-negative integer";
 }
 

@@ -87,6 +87,8 @@ struct dynid_config {
         char *home;             /* template, "%n" is the service name */
         char *shell;
         uint64_t idle_ttl;      /* seconds, 0 = never */
+        uint32_t map_size_mib;  /* [store] map_size: the most the lease
+                                 * database may grow to, in MiB */
 };
 
 /*
@@ -139,7 +141,8 @@ struct dynid_store_opts {
         const char *state_dir;  /* default: LOCALSTATEDIR "/lib/dynid" */
         const char *etc_dir;    /* where passwd, group, subuid, subgid live;
                                  * default "/etc" */
-        size_t map_size;        /* LMDB map size; 0 = default (64 MiB) */
+        size_t map_size;        /* LMDB map size in bytes; 0 = the
+                                 * configuration's [store] map_size */
         bool no_nss;            /* do not ask NSS about conflicts (tests) */
         bool read_only;         /* open for reading only; no lock taken */
 };

@@ -98,13 +98,15 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
         return 1;
 }
 
-static void set_errno_msg(struct dynid_err *err, int r, const char *what)
+static void set_errno_msg(const struct dynid_store *s, struct dynid_err *err,
+                          int r, const char *what)
 {
         if (err->msg[0])
                 return;
         if (r == -ENOSPC)
-                set_errf(err, "%s: the lease database is full "
-                         "(LMDB map size reached)", what);
+                set_errf(err, "%s: the lease database is full (its map "
+                         "size, %u MiB, is reached): raise [store] map_size "
+                         "in dynid.conf", what, s->cfg.map_size_mib);
         else if (r == -EIO)
                 set_errf(err, "%s: the lease database is damaged", what);
         else
@@ -133,7 +135,7 @@ int dynid_lease_add(struct dynid_store *s, const char *const *names,
 
         r = write_begin(s, &txn);
         if (r < 0) {
-                set_errno_msg(err, r, "cannot start a write");
+                set_errno_msg(s, err, r, "cannot start a write");
                 return r;
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -143,7 +145,7 @@ int dynid_lease_add(struct dynid_store *s, const char *const *names,
         }
         r = write_end(s, txn, r);
         if (r < 0) {
-                set_errno_msg(err, r, "cannot add the leases");
+                set_errno_msg(s, err, r, "cannot add the leases");
                 return r;
         }
         return added;
@@ -199,14 +201,14 @@ int dynid_lease_remove(struct dynid_store *s, const char *const *names,
 
         r = write_begin(s, &txn);
         if (r < 0) {
-                set_errno_msg(err, r, "cannot start a write");
+                set_errno_msg(s, err, r, "cannot start a write");
                 return r;
         }
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = remove_one(s, txn, names[i], force, err);
         r = write_end(s, txn, r);
         if (r < 0) {
-                set_errno_msg(err, r, "cannot remove the leases");
+                set_errno_msg(s, err, r, "cannot remove the leases");
                 return r;
         }
         return 0;

@@ -13,7 +13,6 @@
 #include "store-internal.h"
 
 #define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/dynid"
-#define MAP_SIZE_DEFAULT  (64u << 20)
 #define DB_VERSION        1u
 
 int mdb_to_errno(int rc)
@@ -295,7 +294,8 @@ int dynid_store_open(const struct dynid_config *cfg,
         r = open_db_dir(s, err);
         if (r < 0)
                 goto fail;
-        r = open_env(s, opts->map_size ?: MAP_SIZE_DEFAULT, err);
+        r = open_env(s, opts->map_size ?: (size_t) cfg->map_size_mib << 20,
+                     err);
         if (r < 0)
                 goto fail;
         r = open_dbis(s, err);
