@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pam_dynid in a long-lived launcher: one process runs 200 sessions of the
+ * pam_dynid in a long-lived launcher: one process runs 200 sessions (or
+ * DYNID_PAM_CYCLES; make torture runs 2,000) of the
  * leased service "web" through libpam, pam_start() to pam_end(), and must
  * come out with the descriptors, mounts and memory it went in with, and no
  * session left in the store. Runs as root inside the sandbox of
@@ -35,7 +36,7 @@
 #include "dynid.h"
 
 #define SERVICE "web"
-#define CYCLES 200
+static int cycles = 200;
 #define MEMORY_FROM 50          /* the cycle memory is compared from */
 
 /*
@@ -233,7 +234,7 @@ static void test_cycles(void **state)
         measure(&t.before);
         assert_int_equal(t.before.homes, 0);
 
-        for (int i = 1; i <= CYCLES; i++) {
+        for (int i = 1; i <= cycles; i++) {
                 cycle(i == 1);
                 if (i == 1)
                         measure(&t.first);
@@ -246,7 +247,7 @@ static void test_cycles(void **state)
         print_figures(0, &t.before);
         print_figures(1, &t.first);
         print_figures(MEMORY_FROM, &t.settled);
-        print_figures(CYCLES, &t.last);
+        print_figures(cycles, &t.last);
 }
 
 static void test_descriptors(void **state)
@@ -256,7 +257,7 @@ static void test_descriptors(void **state)
         if (t.first.fds != t.before.fds || t.last.fds != t.before.fds)
                 fail_msg("open descriptors: %d before, %d after cycle 1, %d "
                          "after cycle %d", t.before.fds, t.first.fds,
-                         t.last.fds, CYCLES);
+                         t.last.fds, cycles);
 }
 
 /*
@@ -275,7 +276,7 @@ static void test_mounts(void **state)
                          t.before.mounts + 1);
         if (t.last.homes != 1 || t.last.mounts != t.first.mounts)
                 fail_msg("after cycle %d: %d mounts, %d at %s (expected %d "
-                         "and 1, as after cycle 1)", CYCLES, t.last.mounts,
+                         "and 1, as after cycle 1)", cycles, t.last.mounts,
                          t.last.homes, t.home, t.first.mounts);
 }
 
@@ -288,12 +289,12 @@ static void test_memory(void **state)
         if (t.last.heap > t.settled.heap + HEAP_SLACK)
                 fail_msg("the heap grew by %zu bytes from cycle %d to cycle "
                          "%d (allowed: %d)", t.last.heap - t.settled.heap,
-                         MEMORY_FROM, CYCLES, HEAP_SLACK);
+                         MEMORY_FROM, cycles, HEAP_SLACK);
         if (t.last.rss_kib > t.settled.rss_kib + RSS_SLACK_KIB)
                 fail_msg("Rss grew by %ld KiB from cycle %d to cycle %d "
                          "(allowed: %d KiB)",
                          t.last.rss_kib - t.settled.rss_kib, MEMORY_FROM,
-                         CYCLES, RSS_SLACK_KIB);
+                         cycles, RSS_SLACK_KIB);
 }
 
 static void test_no_session_left(void **state)
@@ -370,6 +371,7 @@ static void test_userns_threads(void **state)
 
 int main(void)
 {
+        const char *n = getenv("DYNID_PAM_CYCLES");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cycles),
                 cmocka_unit_test(test_descriptors),
@@ -380,5 +382,10 @@ int main(void)
                 cmocka_unit_test(test_userns_threads),
         };
 
+        if (n && (cycles = atoi(n)) <= MEMORY_FROM) {
+                fprintf(stderr, "DYNID_PAM_CYCLES must be above %d\n",
+                        MEMORY_FROM);
+                return 2;
+        }
         return cmocka_run_group_tests(tests, setup, NULL);
 }
