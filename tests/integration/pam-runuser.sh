@@ -16,6 +16,16 @@ out=$(runuser -l -s /bin/sh web -c "$SESSION_PROBE")
 expect_eq "runuser exit status" 0 "$?"
 expect_session_home "runuser" "$out" "$B" web
 
+# The known limit of mode=mount (SECURITY.md): a setuid-root program
+# outside the nosuid home still raises the session to root, unless the
+# service runs with no_new_privs (NoNewPrivileges= in a unit).
+cp /usr/bin/id "$WORK/id-suid"
+chmod 4755 "$WORK/id-suid"
+expect_eq "mode=mount: a setuid-root program outside the home is live" 0 \
+        "$(runuser -l -s /bin/sh web -c "$WORK/id-suid -u")"
+expect_eq "mode=mount: not under no_new_privs" "$B" \
+        "$(runuser -l -s /bin/sh web -c "setpriv --no-new-privs $WORK/id-suid -u")"
+
 # Nothing of the module's is left in the session: the same environment
 # and the same open files as a login of web without pam_dynid. Pipes are
 # left out: make's job server hands some to the harness, and not always
