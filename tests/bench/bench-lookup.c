@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include "tests/bench/bench.h"
+
 #include <dlfcn.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -33,17 +35,7 @@
  * steal time under a hypervisor that reports it) does not count. */
 static double now_ns(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
+        return bench_now_us(CLOCK_THREAD_CPUTIME_ID) * 1e3;
 }
 
 static __typeof__(_nss_dynid_getpwnam_r) *direct_nam;
@@ -126,7 +118,7 @@ static void measure(const char *key, int (*fn)(void))
                         check(key, fn);
                 t[r] = (now_ns() - start) / n;
         }
-        qsort(t, ROUNDS, sizeof(t[0]), cmp);
+        qsort(t, ROUNDS, sizeof(t[0]), bench_cmp);
         printf("%s %.1f %.1f %.1f\n", key, t[ROUNDS / 2], t[0],
                t[ROUNDS - 1]);
 }

@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include "tests/bench/bench.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +22,6 @@
 #include <sys/file.h>
 
 #include "store-internal.h"
-
-static double now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -60,7 +47,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         for (long i = 0; i < runs; i++) {
-                double start = now_us();
+                double start = bench_now_us(CLOCK_MONOTONIC);
                 char *tmp = NULL;
                 MDB_txn *txn;
 
@@ -74,13 +61,13 @@ int main(int argc, char **argv)
                         r = snapshot_commit(s, tmp);
                 flock(s->db_fd, LOCK_UN);
                 free(tmp);
-                t[i] = now_us() - start;
+                t[i] = bench_now_us(CLOCK_MONOTONIC) - start;
                 if (r < 0) {
                         fprintf(stderr, "bench-publish: %s\n", strerror(-r));
                         return 1;
                 }
         }
-        qsort(t, runs, sizeof(*t), cmp);
+        qsort(t, runs, sizeof(*t), bench_cmp);
         printf("%.1f %.1f %.1f\n", t[runs / 2], t[0], t[runs - 1]);
         dynid_store_close(s);
         dynid_config_free(&cfg);

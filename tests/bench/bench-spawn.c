@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include "tests/bench/bench.h"
+
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,21 +25,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
 
 /* Runs @argv, "{}" replaced by @tag; returns the wait status or -1. */
 static int run(char **argv, const char *tag, bool quiet)
@@ -157,16 +144,16 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "bench-spawn: setup failed\n");
                                 return 1;
                         }
-                        start = now_us();
+                        start = bench_now_us(CLOCK_MONOTONIC);
                         st = run(cmds[c], tag, true);
-                        t[c * runs + i] = now_us() - start;
+                        t[c * runs + i] = bench_now_us(CLOCK_MONOTONIC) - start;
                         if (st != 0)
                                 fail_run(cmds[c], tag, st);
                 }
         for (size_t c = 0; c < ncmds; c++) {
                 double *tc = t + c * runs;
 
-                qsort(tc, runs, sizeof(*tc), cmp);
+                qsort(tc, runs, sizeof(*tc), bench_cmp);
                 printf("%.1f %.1f %.1f\n", tc[runs / 2], tc[0], tc[runs - 1]);
         }
         free(t);
