@@ -101,12 +101,19 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
 static void set_errno_msg(const struct dynid_store *s, struct dynid_err *err,
                           int r, const char *what)
 {
+        MDB_envinfo info;
+
         if (err->msg[0])
                 return;
-        if (r == -ENOSPC)
+        if (r == -ENOSPC && mdb_env_info(s->env, &info) == 0)
+                /* The map in force, which a test may have set below the
+                 * configured one. */
                 set_errf(err, "%s: the lease database is full (its map "
-                         "size, %u MiB, is reached): raise [store] map_size "
-                         "in dynid.conf", what, s->cfg.map_size_mib);
+                         "size, %zu %s, is reached): raise [store] map_size "
+                         "in dynid.conf", what,
+                         info.me_mapsize >= (1u << 20) ?
+                         info.me_mapsize >> 20 : info.me_mapsize >> 10,
+                         info.me_mapsize >= (1u << 20) ? "MiB" : "KiB");
         else if (r == -EIO)
                 set_errf(err, "%s: the lease database is damaged", what);
         else

@@ -42,7 +42,9 @@ for t in fuzz-config fuzz-names fuzz-nss fuzz-snapshot; do
         corpus=$WORK/corpus-$t
         mkdir -p "$corpus"
         cp "$src/tests/fuzz/corpus/${t#fuzz-}"/* "$corpus"/ 2>/dev/null
-        (cd "$out" && "./$t" -max_total_time="$SECONDS_EACH" \
+        # The targets carry clang's ASan runtime; the sandbox's preload of
+        # gcc's (an ASan build) would clash with it.
+        (cd "$out" && LD_PRELOAD= ASAN_OPTIONS= "./$t" -max_total_time="$SECONDS_EACH" \
                 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
                 -artifact_prefix="$out/$t-" "$corpus") >"$WORK/$t.log" 2>&1
         rc=$?

@@ -918,7 +918,8 @@ static void test_map_full(void **state)
         assert_int_equal(r, -ENOSPC);
         assert_true(batches > 0);       /* some batches did fit */
         assert_string_equal(err.msg, "cannot add the leases: the lease "
-                            "database is full (LMDB map size reached)");
+                            "database is full (its map size, 64 KiB, is "
+                            "reached): raise [store] map_size in dynid.conf");
 
         /* The earlier leases are intact, the failed batch left nothing. */
         assert_int_equal(nb, added);
