@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -145,6 +146,14 @@ static void snap_close(void)
         snap.forked = false;
 }
 
+/* LMDB calls this on a failed internal assertion (a snapshot damaged
+ * inside its pages) and aborts afterwards; aborting here keeps it from
+ * printing to the caller's stderr first. */
+static void snap_assert(MDB_env *env, const char *msg)
+{
+        abort();
+}
+
 /* Called with the lock held for writing. */
 static int snap_reopen(void)
 {
@@ -158,6 +167,12 @@ static int snap_reopen(void)
         r = snap_open(SNAPSHOT_PATH, &env, &dbi, &m, &st);
         if (r < 0)
                 return r;
+        /* What was opened is what is checked. */
+        if (!snap_file_trusted(&st)) {
+                mdb_env_close(env);
+                return -EBADMSG;
+        }
+        mdb_env_set_assert(env, snap_assert);
         snap.env = env;
         snap.dbi = dbi;
         snap.dev = st.st_dev;
@@ -175,14 +190,32 @@ static bool snap_fresh(void)
 }
 
 /*
+ * Called with the lock held for writing: 1 when the open snapshot is still
+ * the one at SNAPSHOT_PATH, 0 when one must be opened, -errno when none
+ * may be trusted.
+ */
+static int snap_still_current(void)
+{
+        struct stat st;
+
+        if (!snap.env || snap.forked)
+                return 0;
+        if (stat(SNAPSHOT_PATH, &st) < 0)
+                return errno == ENOENT ? -ENOENT : -EBADMSG;
+        if (!snap_file_trusted(&st))
+                return -EBADMSG;
+        return snap.dev == st.st_dev && snap.ino == st.st_ino;
+}
+
+/*
  * Called with the lock held for writing: makes the open snapshot the one
  * at SNAPSHOT_PATH, or closes it when there is none that may be trusted.
  */
 static int snap_refresh(void)
 {
         time_t now = coarse_now();
-        struct stat st;
         uint64_t g;
+        int r;
 
         /* Another thread may have refreshed it while this one waited. */
         if (snap_fresh())
@@ -196,18 +229,12 @@ static int snap_refresh(void)
          * shows as a changed counter at the next lookup. */
         g = snap.gen ? snap_gen_read(snap.gen) : 0;
 
-        if (stat(SNAPSHOT_PATH, &st) < 0 || !snap_file_trusted(&st)) {
-                int r = errno == ENOENT ? -ENOENT : -EBADMSG;
-
+        r = snap_still_current();
+        if (r == 0)
+                r = snap_reopen();
+        if (r < 0) {
                 snap_close();
                 return r;
-        }
-        if (!snap.env || snap.forked || snap.dev != st.st_dev ||
-            snap.ino != st.st_ino) {
-                int r = snap_reopen();
-
-                if (r < 0)
-                        return r;
         }
         snap.gen_seen = g;
         snap.recheck_at = now + RECHECK_SECONDS;
