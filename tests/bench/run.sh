@@ -95,10 +95,11 @@ names() {
 # ---- lookups at 100, 1,000 and 10,000 leases and files entries ----------
 
 # Three stores side by side, mounted in turn over the state directory, and
-# nine passes over them, each lookup benchmark a process of its own: a
-# slow spell of the machine falls on all of them alike. A figure's median
-# is the median of the passes' medians; its spread, the lowest and highest
-# round seen. Each process runs on one CPU with address space layout
+# eleven passes over them, in one order and then the other, each lookup
+# benchmark a process of its own: a slow spell of the machine falls on all
+# of them alike. A figure's median is the median of the passes' medians;
+# its spread, the lowest and highest round seen. A ratio is the median of
+# the ratios within each pass. Each process runs on one CPU with address space layout
 # randomisation off: with it on, the same process measures up to 1.6 times
 # slower or faster from one start to the next, depending on where its
 # libraries and the snapshot were mapped.
@@ -113,8 +114,10 @@ for n in 100 1000 10000; do
         umount "$STATE_DIR"
         seq 1 "$n" | awk '{ printf "file%d:x:%d:%d::/nonexistent:/usr/sbin/nologin\n", $1, 100000 + $1, 100000 + $1 }' >"$WORK/files$n"
 done
-for pass in 1 2 3 4 5 6 7 8 9; do
-        for n in 100 1000 10000; do
+for pass in 1 2 3 4 5 6 7 8 9 10 11; do
+        order="100 1000 10000"
+        [ $((pass % 2)) = 1 ] || order="10000 1000 100"
+        for n in $order; do
                 echo "bench: lookups at $n leases, pass $pass" >&2
                 mount --bind "$VARLIB/store$n" "$STATE_DIR"
                 base=$(getent passwd web | cut -d: -f3)
@@ -146,20 +149,34 @@ END { for (k in cnt) {
                         if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
         print k, v[int((cnt[k] + 1) / 2)], lo[k], hi[k] } }' \
         "$WORK/passes" >>"$R"
+# ratio_root: a leased name at 10,000 leases against root, in one process;
+# ratio_leases: the same name at 10,000 leases against 100, one pass apart.
+awk '
+{ m[$1, ++cnt[$1]] = $2 }
+function median(key, a, b,   i, j, t, n, v) {
+        n = cnt[a]
+        for (i = 1; i <= n; i++) v[i] = m[a, i] / m[b, i]
+        for (i = 1; i <= n; i++)
+                for (j = i + 1; j <= n; j++)
+                        if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        print key, v[int((n + 1) / 2)], v[1], v[n] }
+END { median("ratio_root", "dynid10000.glibc_pwnam", "dynid10000.glibc_root")
+      median("ratio_leases", "dynid10000.glibc_pwnam", "dynid100.glibc_pwnam") }' \
+        "$WORK/passes" >>"$R"
 
 # ---- at 10,000 leases: fresh processes, memory, writes ----------------------
 
 mount --bind "$VARLIB/store10000" "$STATE_DIR"
 echo "bench: fresh processes" >&2
-# What loading LMDB costs (liblmdb.so.0 and the libpthread.so.0 it needs),
-# and what loading the module costs, each preloaded into getent for root
-# (which never calls it), against getent for root through env(1) alone.
-lmdb=$(ldconfig -p | awk '/liblmdb\.so\.0 / { print $NF; exit }')
-spawn getent_leased getent_root env_root env_lmdb env_module -- \
-        301 getent passwd web ::: \
-        getent passwd root ::: env getent passwd root ::: \
-        env LD_PRELOAD="$lmdb" getent passwd root ::: \
-        env LD_PRELOAD="$nssdir/libnss_dynid.so.2" getent passwd root
+spawn getent_leased getent_root -- 301 getent passwd web ::: \
+        getent passwd root
+# The floor: the same pair with "passwd: files floor", a module that loads
+# no library, opens nothing and answers every name (tests/bench/nss-floor.c).
+install -m 0644 "$top_builddir/tests/bench/.libs/libnss_floor.so.2" "$nssdir/"
+ldconfig
+nsswitch "files floor"
+spawn floor_leased floor_root -- 301 getent passwd web ::: getent passwd root
+nsswitch "files dynid"
 
 echo "bench: memory" >&2
 echo "rss_leased $("$B/bench-lookup" --rss web | cut -d' ' -f2)" >>"$R"
