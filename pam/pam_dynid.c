@@ -40,6 +40,7 @@ struct options {
         enum mode mode;
         bool debug;
         const char *config;
+        const char *bad_mode;   /* a mode option we cannot honour */
 };
 
 static void parse_options(pam_handle_t *pamh, int argc, const char **argv,
@@ -52,6 +53,11 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv,
                         o->mode = MODE_MOUNT;
                 else if (strcmp(argv[i], "mode=userns") == 0)
                         o->mode = MODE_USERNS;
+                else if (strncmp(argv[i], "mode", 4) == 0)
+                        /* A typo must not quietly give a service a weaker
+                         * session than the stack asks for: refused at
+                         * open, for leased services only. */
+                        o->bad_mode = argv[i];
                 else if (strcmp(argv[i], "debug") == 0)
                         o->debug = true;
                 else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7])
@@ -263,6 +269,13 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
         if (r != PAM_SUCCESS)
                 return r;
 
+        if (o.bad_mode) {
+                pam_syslog(pamh, LOG_ERR, "Failed to open a session of %s: "
+                           "bad option '%s' (mode=mount or mode=userns)",
+                           svc.lease.name, o.bad_mode);
+                service_done(&svc);
+                return PAM_SESSION_ERR;
+        }
         if (svc.pw.pw_uid != svc.lease.base) {
                 pam_syslog(pamh, LOG_ERR, "Failed to open a session of %s: "
                            "uid %u is not the base %u of its lease",

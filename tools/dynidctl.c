@@ -74,7 +74,7 @@ struct verb {
         const struct option *options;
         size_t min_args;
         size_t max_args;
-        const char *operand;    /* what "missing ..." names */
+        const char *operand[2]; /* what "missing ..." names, by position */
         int (*run)(struct ctx *c);
 };
 
@@ -915,14 +915,15 @@ static int verb_run(struct ctx *c)
 }
 
 static const struct verb verbs[] = {
-        { "add",    options_global, 1, SIZE_MAX, "NAME", verb_add },
-        { "remove", options_remove, 1, SIZE_MAX, "NAME", verb_remove },
-        { "list",   options_json,   0, 0,        NULL,   verb_list },
-        { "show",   options_json,   1, 1,        "NAME or UID", verb_show },
-        { "status", options_json,   0, 0,        NULL,   verb_status },
-        { "check",  options_check,  0, 0,        NULL,   verb_check },
-        { "gc",     options_gc,     0, 0,        NULL,   verb_gc },
-        { "run",    options_run,    2, SIZE_MAX, "NAME and COMMAND",
+        { "add",    options_global, 1, SIZE_MAX, { "NAME" }, verb_add },
+        { "remove", options_remove, 1, SIZE_MAX, { "NAME" }, verb_remove },
+        { "list",   options_json,   0, 0,        { NULL },   verb_list },
+        { "show",   options_json,   1, 1,        { "NAME or UID" },
+          verb_show },
+        { "status", options_json,   0, 0,        { NULL },   verb_status },
+        { "check",  options_check,  0, 0,        { NULL },   verb_check },
+        { "gc",     options_gc,     0, 0,        { NULL },   verb_gc },
+        { "run",    options_run,    2, SIZE_MAX, { "NAME", "COMMAND" },
           verb_run },
 };
 
@@ -1042,7 +1043,11 @@ static int parse_options(int argc, char *argv[], const char *verb,
 static int check_operands(const struct verb *v, const struct ctx *c)
 {
         if (c->n_args < v->min_args)
-                return usage_error(v->name, "missing %s", v->operand);
+                return usage_error(v->name, "missing %s%s%s",
+                                   v->operand[c->n_args],
+                                   v->min_args - c->n_args > 1 ? " and " : "",
+                                   v->min_args - c->n_args > 1 ?
+                                   v->operand[c->n_args + 1] : "");
         if (c->n_args > v->max_args)
                 return usage_error(v->name, "unexpected argument '%s'",
                                    c->args[v->max_args]);

@@ -165,6 +165,10 @@ int run_service(const struct run_request *rq, int tree, run_session_fn rec,
                 return r;
         if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
                 return -errno;
+        /* Ignored, as a caller may leave it across exec(), the kernel would
+         * reap the command itself and its status would be lost. */
+        sigaction(SIGCHLD, &(struct sigaction) { .sa_handler = SIG_DFL },
+                  NULL);
 
         child_pid = fork();
         if (child_pid < 0)

@@ -2,8 +2,9 @@
 # pam_dynid's refusals through libpam (pamtester): a home that cannot be
 # idmapped, and a service whose passwd entry is not its lease's, each fail
 # the session with one syslog line that says why and leave nothing
-# mounted; a user without a lease, or a local account that merely has a
-# service's name, passes untouched and unmentioned.
+# mounted, as does a mode option with a typo in it; a user without a
+# lease, or a local account that merely has a service's name, passes
+# untouched and unmentioned.
 . "${top_srcdir:-.}/tests/lib.sh"
 command -v pamtester >/dev/null || skip "needs pamtester(1)"
 command -v socat >/dev/null || skip "needs socat(1)"
@@ -139,7 +140,23 @@ expect_eq "a local account: the sandbox's mounts are unchanged" "$mounts" \
         "$(cat /proc/self/mountinfo)"
 sed -i '/^legacy:/d' /etc/passwd
 
-# ---- (c) users without a lease ---------------------------------------------
+# ---- (c) a mode option that cannot be honoured -----------------------------
+
+# A typo must not open a weaker session than the stack asks for: refused
+# for a service, ignored for everybody else.
+for opt in mode=usern mode=USERNS mode= mode; do
+        sed -i "s/^session required pam_dynid.so.*/session required pam_dynid.so $opt/" \
+                /etc/pam.d/dynid-test
+        refused "option '$opt'" web \
+                "Failed to open a session of web: bad option '$opt' (mode=mount or mode=userns)"
+        pamtester dynid-test nobody open_session >"$WORK/out" 2>&1
+        expect_eq "option '$opt', nobody: pamtester exit status" 0 "$?"
+        expect_eq "option '$opt', nobody: nothing in syslog" "" "$(read_log)"
+done
+sed -i 's/^session required pam_dynid.so.*/session required pam_dynid.so/' \
+        /etc/pam.d/dynid-test
+
+# ---- (d) users without a lease ---------------------------------------------
 
 for user in nobody root NoSuchUser; do
         pamtester dynid-test "$user" open_session >"$WORK/out" 2>&1

@@ -38,6 +38,22 @@ CapAmb:0000000000000000" "$out"
 
 expect_eq "the command's exit status" 3 \
         "$("$D" run web -- sh -c 'exit 3'; echo $?)"
+# A caller that ignores SIGCHLD (kept across exec) still gets the status.
+expect_eq "the exit status, SIGCHLD ignored by the caller" "inside
+5" \
+        "$(perl -e '$SIG{CHLD} = "IGNORE"; exec @ARGV' \
+           "$D" run web -- sh -c 'echo inside; exit 5'; echo $?)"
+"$D" run web 2>"$WORK/err"
+expect_eq "no command: exit status" 2 "$?"
+expect_eq "no command: message" \
+        "dynidctl: run: missing COMMAND
+Try 'dynidctl --help' for more information." \
+        "$(cat "$WORK/err")"
+"$D" run 2>"$WORK/err"
+expect_eq "no name: message" \
+        "dynidctl: run: missing NAME and COMMAND
+Try 'dynidctl --help' for more information." \
+        "$(cat "$WORK/err")"
 "$D" run web -- /nonexistent/cmd 2>"$WORK/err"
 expect_eq "a missing command: exit status" 127 "$?"
 expect_eq "a missing command: message" \
