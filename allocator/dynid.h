@@ -145,6 +145,11 @@ struct dynid_store_opts {
                                  * configuration's [store] map_size */
         bool no_nss;            /* do not ask NSS about conflicts (tests) */
         bool read_only;         /* open for reading only; no lock taken */
+        /* Called with the database's map as soon as it exists, before it
+         * is read. LMDB's map is larger than the file: a damaged page that
+         * points past the file's end makes the reader fault with SIGBUS
+         * inside this range, which a caller may report as damage. */
+        void (*mapped)(const char *db_path, const void *addr, size_t len);
 };
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -234,6 +235,36 @@ static int open_env(struct dynid_store *s, size_t map_size,
         return 0;
 }
 
+/* Where LMDB mapped the database file: mdb_env_info() reports the address
+ * the file was created for, not the map's. */
+static int find_map(const struct dynid_store *s, uintptr_t *ret_start,
+                    uintptr_t *ret_end)
+{
+        unsigned long long start, end, ino;
+        unsigned maj, min;
+        char line[512];
+        struct stat st;
+        int fd, r = -ENOENT;
+        FILE *f;
+
+        if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) < 0)
+                return -EBADF;
+        f = fopen("/proc/self/maps", "re");
+        if (!f)
+                return -errno;
+        while (r < 0 && fgets(line, sizeof(line), f))
+                if (sscanf(line, "%llx-%llx %*s %*s %x:%x %llu", &start,
+                           &end, &maj, &min, &ino) == 5 &&
+                    ino == st.st_ino && maj == major(st.st_dev) &&
+                    min == minor(st.st_dev)) {
+                        *ret_start = start;
+                        *ret_end = end;
+                        r = 0;
+                }
+        fclose(f);
+        return r;
+}
+
 static int copy_config(struct dynid_config *dst, const struct dynid_config *src)
 {
         *dst = *src;
@@ -298,6 +329,13 @@ int dynid_store_open(const struct dynid_config *cfg,
                      err);
         if (r < 0)
                 goto fail;
+        if (opts->mapped) {
+                uintptr_t start, end;
+
+                if (find_map(s, &start, &end) >= 0)
+                        opts->mapped(s->db_path, (const void *) start,
+                                     end - start);
+        }
         r = open_dbis(s, err);
         if (r < 0)
                 goto fail;

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -280,12 +281,56 @@ static int load_config(struct ctx *c)
         return r;
 }
 
+/* What on_sigbus() needs, set as soon as the database is mapped. */
+static struct {
+        const char *addr;
+        size_t len;
+        char msg[512];
+        size_t msg_len;
+} db_map;
+
+/*
+ * LMDB follows a damaged page past the end of the database file into the
+ * unbacked part of its map: say so and exit 1 instead of dying of SIGBUS.
+ * A write transaction in progress was never committed, so nothing changed.
+ * A fault anywhere else is not ours to explain: it kills as before.
+ */
+static void on_sigbus(int sig, siginfo_t *si, void *ucontext)
+{
+        const char *a = si->si_addr;
+
+        if (db_map.len && a >= db_map.addr && a < db_map.addr + db_map.len) {
+                (void) !write(STDERR_FILENO, db_map.msg, db_map.msg_len);
+                _exit(EXIT_FAILURE);
+        }
+        sigaction(SIGBUS, &(struct sigaction) { .sa_handler = SIG_DFL },
+                  NULL);
+}
+
+static void db_mapped(const char *db_path, const void *addr, size_t len)
+{
+        int r;
+
+        r = snprintf(db_map.msg, sizeof(db_map.msg), "dynidctl: %s: damaged "
+                     "database (a page lies past the end of the file): "
+                     "restore it from a backup\n", db_path);
+        db_map.msg_len = r < 0 ? 0 : (size_t) r < sizeof(db_map.msg) ?
+                         (size_t) r : sizeof(db_map.msg) - 1;
+        db_map.addr = addr;
+        db_map.len = len;
+}
+
 static int open_store(const struct ctx *c, bool read_only,
                       struct dynid_store **ret)
 {
-        struct dynid_store_opts opts = { .read_only = read_only };
+        struct dynid_store_opts opts = { .read_only = read_only,
+                                         .mapped = db_mapped };
+        struct sigaction sa = { .sa_sigaction = on_sigbus,
+                                .sa_flags = SA_SIGINFO };
         struct dynid_err err = {};
         int r;
+
+        sigaction(SIGBUS, &sa, NULL);
 
         r = dynid_store_open(&c->cfg, &opts, ret, &err);
         if (r < 0)

@@ -71,6 +71,33 @@ for how in random cut; do
 done
 cp -p "$WORK/good-data.mdb" "$DATA"
 "$D" check >/dev/null || fail "check after the database came back"
+
+# A page of 0xff inside the file: LMDB follows it past the file's end into
+# the unbacked part of its map, which faults with SIGBUS. dynidctl says so;
+# a launcher dies of it before the session opens, so nothing runs.
+mv "$STATE_DIR" "$WORK/state-kept"
+"$D" add web db >/dev/null || fail "add web db into a fresh store"
+cp -p "$DATA" "$WORK/fresh-data.mdb"
+head -c 4096 /dev/zero | tr '\0' '\377' |
+        dd of="$DATA" bs=4096 seek=7 count=1 conv=notrunc 2>/dev/null
+cp -p "$DATA" "$WORK/bad-data.mdb"
+for cmd in list check "add x" "show web" "remove db" "run web -- id -u"; do
+        # shellcheck disable=SC2086
+        run "$D" $cmd
+        expect_eq "a page past the file's end: dynidctl $cmd" \
+                "1 dynidctl: $STATE_DIR/db: damaged database (a page lies past the end of the file): restore it from a backup" \
+                "$rc $err"
+done
+run runuser -l -s /bin/sh web -c 'echo ran as $(id -u)'
+expect_eq "a page past the file's end: runuser dies, nothing runs" "135 " \
+        "$rc $out"
+cmp -s "$DATA" "$WORK/bad-data.mdb" || fail "the damaged database changed"
+echo "ok: a page past the file's end: the database is as it was"
+cp -p "$WORK/fresh-data.mdb" "$DATA"
+expect_eq "the fresh store restored: list" "db web" \
+        "$("$D" list | awk 'NR > 1 { printf "%s%s", sep, $1; sep = " " }')"
+rm -rf "$STATE_DIR"
+mv "$WORK/state-kept" "$STATE_DIR"
 echo "ok: the database restored from its copy passes check"
 
 # ---- a full map -------------------------------------------------------------------
