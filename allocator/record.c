@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -195,6 +196,31 @@ const uint64_t *snap_gen_map(const char *path)
         return p == MAP_FAILED ? NULL : p;
 }
 
+/* Writes @g into a new generation file and renames it over @path: for a
+ * file at @path that is not a regular file of ours, which readers refuse
+ * to map and whose owner may still hold it open for writing. */
+static int gen_replace(const char *path, uint64_t g)
+{
+        char tmp[4096];
+        int fd, r = 0;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, 0644) < 0 || ftruncate(fd, SNAP_GEN_SIZE) < 0)
+                r = -errno;
+        else if (pwrite(fd, &g, sizeof(g), 0) != (ssize_t) sizeof(g))
+                r = -EIO;
+        close(fd);
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
 int snap_gen_bump(const char *path)
 {
         uint64_t g = 0;
@@ -204,14 +230,19 @@ int snap_gen_bump(const char *path)
 
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
                   O_NONBLOCK | O_NOCTTY, 0644);
-        if (fd < 0)
+        if (fd < 0 && errno != ELOOP)
                 return -errno;
-        if (fstat(fd, &st) < 0)
-                r = -errno;
-        else if (!S_ISREG(st.st_mode))
-                r = -EBADMSG;
-        else if (st.st_size < SNAP_GEN_SIZE &&
-                 ftruncate(fd, SNAP_GEN_SIZE) < 0)
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid()) {
+                /* A symbolic link, a FIFO, somebody else's file. */
+                if (fd >= 0 &&
+                    pread(fd, &g, sizeof(g), 0) != (ssize_t) sizeof(g))
+                        g = 0;
+                if (fd >= 0)
+                        close(fd);
+                return gen_replace(path, g + 1);
+        }
+        if (st.st_size < SNAP_GEN_SIZE && ftruncate(fd, SNAP_GEN_SIZE) < 0)
                 r = -errno;
         else if ((st.st_mode & 07777) != 0644 && fchmod(fd, 0644) < 0)
                 r = -errno;

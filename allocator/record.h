@@ -115,7 +115,8 @@ static inline uint64_t snap_gen_read(const uint64_t *gen)
 /*
  * Increments the counter of the generation file at @path in place,
  * creating it (0644, SNAP_GEN_SIZE bytes) when missing and growing it when
- * short; it is never shrunk, since readers map it. Returns 0 or -errno;
- * -EBADMSG when @path is not a regular file.
+ * short; it is never shrunk, since readers map it. Anything else at
+ * @path (a symbolic link, a FIFO, a file that is not ours) is replaced by
+ * a new file through rename(). Returns 0 or -errno.
  */
 int snap_gen_bump(const char *path);

@@ -137,6 +137,37 @@ for how in fifo owner mode; do
 done
 expect_eq "restored: web resolves" web "$(getent passwd web | cut -d: -f1)"
 
+# ---- an nss.gen that is not root's own file is replaced by the next write --
+GEN=$STATE_DIR/nss.gen
+for how in owner fifo symlink check; do
+        case $how in
+        owner|check) chown nobody "$GEN" ;;
+        fifo) rm "$GEN"; mkfifo -m 0644 "$GEN" ;;
+        symlink) rm "$GEN"; ln -s /etc/passwd "$GEN" ;;
+        esac
+        cp /etc/passwd "$WORK/passwd.before"
+        if [ "$how" = check ]; then
+                run "$D" check
+                expect_eq "nss.gen of nobody: check" \
+                        "1 $GEN: must be a regular file owned by uid 0 with mode 0644" \
+                        "$rc $out"
+                run "$D" check --repair
+                expect_eq "nss.gen of nobody: check --repair" \
+                        "0 $(printf 'repaired: published %s again from the database\nok: 4 leases, no problem found' "$SNAP")" \
+                        "$rc $out"
+        else
+                "$D" add "gen-$how" >/dev/null || fail "add with nss.gen ($how)"
+                expect_eq "nss.gen ($how): gen-$how resolves" "gen-$how" \
+                        "$(getent passwd "gen-$how" | cut -d: -f1)"
+        fi
+        expect_eq "nss.gen ($how): replaced by root's own file" \
+                "644 root root regular file 4096" \
+                "$(stat -c '%a %U %G %F %s' "$GEN")"
+        cmp -s /etc/passwd "$WORK/passwd.before" ||
+                fail "nss.gen ($how): the link's target changed"
+done
+"$D" remove gen-owner gen-fifo gen-symlink >/dev/null || fail "remove gen-*"
+
 # ---- configuration files that are not text --------------------------------
 run_err "--config of a directory" 1 "dynidctl: /etc: not a regular file" \
         "$D" --config /etc list

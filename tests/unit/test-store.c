@@ -1156,15 +1156,35 @@ static void test_generation_file(void **state)
         assert_true(snap_gen_read(g) == 5);
         assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
 
-        /* A FIFO neither blocks nor is used; a symlink is not followed. */
+        /* A FIFO neither blocks nor is used, a symlink is not followed:
+         * each is replaced by a new file that counts from 1. */
         assert_int_equal(unlink(gen), 0);
         assert_int_equal(mkfifo(gen, 0644), 0);
         assert_null(snap_gen_map(gen));
-        assert_int_equal(snap_gen_bump(gen), -EBADMSG);
+        assert_int_equal(snap_gen_bump(gen), 0);
+        assert_int_equal(lstat(gen, &st2), 0);
+        assert_true(S_ISREG(st2.st_mode));
+        assert_int_equal(st2.st_size, SNAP_GEN_SIZE);
+        assert_int_equal(st2.st_mode & 07777, 0644);
+        g = snap_gen_map(gen);
+        assert_non_null(g);
+        assert_true(snap_gen_read(g) == 1);
+        assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
+
+        assert_int_equal(stat(f->snap, &st), 0);
         assert_int_equal(unlink(gen), 0);
         assert_int_equal(symlink(f->snap, gen), 0);
         assert_null(snap_gen_map(gen));
-        assert_int_equal(snap_gen_bump(gen), -ELOOP);
+        assert_int_equal(snap_gen_bump(gen), 0);
+        assert_int_equal(lstat(gen, &st2), 0);
+        assert_true(S_ISREG(st2.st_mode));
+        assert_int_equal(stat(f->snap, &st2), 0);
+        assert_true(st2.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+                    st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec);
+        g = snap_gen_map(gen);
+        assert_non_null(g);
+        assert_true(snap_gen_read(g) == 1);
+        assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
