@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -84,44 +85,132 @@ int dynid_storage_open(struct dynid_store *s, const char *name, int *ret)
         return 0;
 }
 
-/* Removes everything below the directory @fd (which it closes), never
- * following a symlink. */
-static int remove_tree_at(int fd)
+/*
+ * Unlinks every entry of the directory @fd but subdirectories, never
+ * following a symlink. Returns 1 with the name of one subdirectory in
+ * *ret (to free), 0 when none is left, or -errno.
+ */
+static int remove_files_at(int fd, char **ret)
 {
         struct dirent *de;
-        DIR *d = fdopendir(fd);
-        int r = 0;
+        char *sub = NULL;
+        int dfd, r = 0;
+        DIR *d;
 
+        dfd = dup(fd);
+        if (dfd < 0)
+                return -errno;
+        d = fdopendir(dfd);
         if (!d) {
-                close(fd);
+                close(dfd);
                 return -errno;
         }
+        rewinddir(d);
         while ((de = readdir(d))) {
-                int sub;
-
                 if (strcmp(de->d_name, ".") == 0 ||
                     strcmp(de->d_name, "..") == 0)
                         continue;
-                if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                if (unlinkat(fd, de->d_name, 0) >= 0)
                         continue;
                 if (errno != EISDIR) {
                         r = -errno;
                         break;
                 }
-                sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
-                             O_NOFOLLOW | O_CLOEXEC);
-                if (sub < 0) {
+                if (!sub && !(sub = strdup(de->d_name))) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        closedir(d);
+        if (r < 0 || !sub) {
+                free(sub);
+                return r;
+        }
+        *ret = sub;
+        return 1;
+}
+
+/* A directory on the way down: what ".." must be on the way back up, and
+ * the name to remove there. */
+struct level {
+        dev_t dev;
+        ino_t ino;
+        char *name;
+};
+
+/*
+ * Removes everything below the directory @fd (which it closes), never
+ * following a symlink. The walk holds one descriptor, not one a level,
+ * and comes back up through "..": a tree as deep as its owner likes can
+ * neither exhaust descriptors nor lead the walk outside it.
+ */
+static int remove_tree_at(int fd)
+{
+        struct level *up = NULL, *grown;
+        size_t depth = 0, cap = 0;
+        struct stat st;
+        char *sub;
+        int c, r;
+
+        for (;;) {
+                sub = NULL;
+                r = remove_files_at(fd, &sub);
+                if (r < 0)
+                        break;
+                if (r > 0) {
+                        if (depth == cap) {
+                                cap = cap ? 2 * cap : 16;
+                                grown = reallocarray(up, cap, sizeof(*up));
+                                if (!grown) {
+                                        free(sub);
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                up = grown;
+                        }
+                        if (fstat(fd, &st) < 0 ||
+                            (c = openat(fd, sub, O_RDONLY | O_DIRECTORY |
+                                        O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                                r = -errno;
+                                free(sub);
+                                break;
+                        }
+                        up[depth++] = (struct level) { st.st_dev, st.st_ino,
+                                                       sub };
+                        close(fd);
+                        fd = c;
+                        continue;
+                }
+                if (depth == 0)
+                        break;
+
+                /* Empty: back to the parent, which must be the one we
+                 * came from (the tree may be changing under us). */
+                c = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                           O_CLOEXEC);
+                if (c < 0) {
                         r = -errno;
                         break;
                 }
-                r = remove_tree_at(sub);
-                if (r >= 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+                close(fd);
+                fd = c;
+                depth--;
+                if (fstat(fd, &st) < 0)
                         r = -errno;
+                else if (st.st_dev != up[depth].dev ||
+                         st.st_ino != up[depth].ino)
+                        r = -ESTALE;
+                else if (unlinkat(fd, up[depth].name, AT_REMOVEDIR) < 0)
+                        r = -errno;
+                free(up[depth].name);
                 if (r < 0)
                         break;
         }
-        closedir(d);
-        return r;
+        close(fd);
+        while (depth > 0)
+                free(up[--depth].name);
+        free(up);
+        return r < 0 ? r : 0;
 }
 
 int dynid_storage_purge(struct dynid_store *s, const char *name)

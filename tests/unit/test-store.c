@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1187,6 +1188,44 @@ static void test_generation_file(void **state)
         assert_int_equal(munmap((void *) g, sizeof(*g)), 0);
 }
 
+/* A tree its owner made deeper than the descriptors a process may hold,
+ * and wide at each level: purged all the same, with 64 descriptors. */
+static void test_storage_purge_deep(void **state)
+{
+        struct fixture *f = *state;
+        const char *web[] = { "web" };
+        struct rlimit old, low;
+        char path[PATH_MAX + 64];
+        int fd, next;
+
+        store_open(f);
+        add_ok(f, "web");
+        assert_int_equal(dynid_storage_open(f->s, "web", &fd), 0);
+        for (int i = 0; i < 3000; i++) {
+                assert_int_equal(mkdirat(fd, "a", 0755), 0);
+                assert_int_equal(mkdirat(fd, "b", 0755), 0);
+                next = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                assert_true(next >= 0);
+                close(next);
+                next = openat(fd, i % 2 ? "a" : "b", O_RDONLY | O_DIRECTORY |
+                              O_CLOEXEC);
+                assert_true(next >= 0);
+                close(fd);
+                fd = next;
+        }
+        close(fd);
+        assert_int_equal(dynid_lease_remove(f->s, web, 1, false, NULL), 0);
+
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        low = (struct rlimit) { 64, old.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        assert_int_equal(dynid_storage_purge(f->s, "web"), 0);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        snprintf(path, sizeof(path), "%s/storage/web", f->state);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* A child that lives until its pipe closes: a session leader to record. */
@@ -1339,6 +1378,7 @@ int main(void)
                 T(test_gc_disabled),
                 T(test_sessions),
                 T(test_storage),
+                T(test_storage_purge_deep),
                 T(test_block_size_change),
                 T(test_db_dir_mode),
                 T(test_db_not_a_directory),
