@@ -31,10 +31,36 @@ struct parse_state {
 };
 
 /*
+ * inih takes a section name up to the first ']' and ignores what follows:
+ * "[pool] junk", "[pool]]" and "[]" would pass. A header line must be a
+ * non-empty name in brackets, then nothing but blanks or a comment.
+ */
+static bool header_ok(const char *p, size_t len)
+{
+        const char *end = p + len, *close;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        if (p == end || *p != '[')
+                return true;    /* not a header: inih judges it */
+        close = memchr(p, ']', end - p);
+        if (!close || close == p + 1)
+                return false;
+        for (p = close + 1; p < end; p++) {
+                if (*p == ';' || *p == '#')
+                        return true;
+                if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                        return false;
+        }
+        return true;
+}
+
+/*
  * inih's reader, counting lines so that the handler knows where it is.
  * inih would parse the rest of a line that does not fit its buffer as a
  * line of its own, which shifts every later line number; such a line is
- * skipped here and handed over as "[", which inih reports as malformed.
+ * skipped here and handed over as "[", which inih reports as malformed,
+ * and so is a header that header_ok() refuses.
  */
 static char *read_line(char *buf, int size, void *userdata)
 {
@@ -47,8 +73,9 @@ static char *read_line(char *buf, int size, void *userdata)
                 return NULL;
         st->pos += len;
         st->line++;
-        if (len > (size_t) size - 1 &&
-            !(nl && len == (size_t) size && size > 1)) {
+        if ((len > (size_t) size - 1 &&
+             !(nl && len == (size_t) size && size > 1)) ||
+            !header_ok(p, len)) {
                 strcpy(buf, "[");
                 return buf;
         }

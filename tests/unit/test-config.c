@@ -108,13 +108,13 @@ static void test_full_file(void **state)
                 "# dynid.conf for the tests\n"
                 "; a comment line of the other kind\n"
                 "\n"
-                "[pool]\n"
+                "[pool]   ; the pool\n"
                 "range = 1048576-2097151   ; first-last\n"
                 "block_size = 65536 ; overridden below\n"
                 "  # an indented comment\n"
                 "block_size=4096\n"
                 "\n"
-                "[service]\n"
+                "[service]\t# services\r\n"
                 "home = /srv/%n/100%%   ; %n is the name\n"
                 "shell =   /bin/false\n"
                 "idle_ttl = 86400 ; seconds\n";
@@ -264,6 +264,10 @@ static const struct bad_conf bad_confs[] = {
 
         { "[pool]\nrange\n", 2, "not a section header or key = value" },
         { "[pool\nrange = 1-2\n", 1, "not a section header or key = value" },
+        { "[pool]]\nrange = 1-2\n", 1, "not a section header or key = value" },
+        { "[pool] junk\n", 1, "not a section header or key = value" },
+        { "# c\n[]\n", 2, "not a section header or key = value" },
+        { "[service]x\n", 1, "not a section header or key = value" },
 
         /* Only the first problem is reported, with its own line. */
         { "[pool]\nblock_size = 0\nrange = 5\n", 2,
