@@ -354,16 +354,63 @@ static int check_names(const char *verb, char **names, size_t n)
 
 /* ---- add, remove -------------------------------------------------------- */
 
+/* Orders pointers into an array of names by name, then by place. */
+static int cmp_name_refs(const void *a, const void *b)
+{
+        char **const *x = a, **const *y = b;
+        int r = strcmp(**x, **y);
+
+        return r ? r : (*x > *y) - (*x < *y);
+}
+
+/*
+ * Drops repeated names, keeping the first of each in its place, so that
+ * "remove web web" ends one lease rather than failing on the second and
+ * "add web web" prints it once. Sorting pointers into @names finds the
+ * repeats in O(n log n): a batch may hold 10,000 names. Returns the new
+ * count, or -ENOMEM.
+ */
+static ssize_t drop_repeats(char **names, size_t n)
+{
+        char ***sorted;
+        size_t k = 0;
+
+        if (n < 2)
+                return n;
+        sorted = calloc(n, sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                sorted[i] = &names[i];
+        qsort(sorted, n, sizeof(*sorted), cmp_name_refs);
+        for (size_t i = 1, first = 0; i < n; i++) {
+                if (strcmp(*sorted[i], *sorted[first]) == 0)
+                        *sorted[i] = NULL;
+                else
+                        first = i;
+        }
+        free(sorted);
+        for (size_t i = 0; i < n; i++)
+                if (names[i])
+                        names[k++] = names[i];
+        return k;
+}
+
 static int verb_add(struct ctx *c)
 {
         _cleanup_(store_closep) struct dynid_store *s = NULL;
         _cleanup_(freep) struct dynid_lease *out = NULL;
         struct dynid_err err = {};
+        ssize_t n;
         int r;
 
         r = check_names("add", c->args, c->n_args);
         if (r < 0)
                 return r;
+        n = drop_repeats(c->args, c->n_args);
+        if (n < 0)
+                return fail("add", n, NULL);
+        c->n_args = n;
 
         r = open_store(c, false, &s);
         if (r < 0)
@@ -381,37 +428,21 @@ static int verb_add(struct ctx *c)
         return EXIT_SUCCESS;
 }
 
-/*
- * Drops repeated names, keeping the first of each, so that
- * "remove web web" ends one lease rather than failing on the second.
- * Returns the new count.
- */
-static size_t drop_repeats(char **names, size_t n)
-{
-        size_t k = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                size_t j = 0;
-
-                while (j < k && strcmp(names[j], names[i]) != 0)
-                        j++;
-                if (j == k)
-                        names[k++] = names[i];
-        }
-        return k;
-}
-
 static int verb_remove(struct ctx *c)
 {
         _cleanup_(store_closep) struct dynid_store *s = NULL;
         struct dynid_err err = {};
+        ssize_t k;
         size_t n;
         int r;
 
         r = check_names("remove", c->args, c->n_args);
         if (r < 0)
                 return r;
-        n = drop_repeats(c->args, c->n_args);
+        k = drop_repeats(c->args, c->n_args);
+        if (k < 0)
+                return fail("remove", k, NULL);
+        n = k;
 
         r = open_store(c, false, &s);
         if (r < 0)

@@ -43,6 +43,8 @@ expect_ok "add web again" "$ADD_WEB" "$DYNIDCTL" add web
 expect_ok "add web a third time" "$ADD_WEB" "$DYNIDCTL" add web
 expect_ok "add db web again" "$(printf '%s\n%s' "$ADD_DB" "$ADD_WEB")" \
         "$DYNIDCTL" add db web
+expect_ok "add db web db web: each once, in the order first given" \
+        "$(printf '%s\n%s' "$ADD_DB" "$ADD_WEB")" "$DYNIDCTL" add db web db web
 expect_eq "leases after adding existing names" "$list" \
         "$("$DYNIDCTL" list --json | grep -v '"last_used"')"
 
