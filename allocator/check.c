@@ -124,8 +124,17 @@ static void check_entry(struct checker *c, MDB_txn *txn, MDB_dbi dbi,
                 return;
         }
         if (snapshot_record(c->s, l->name, &lv, buf, sizeof(buf), &want) < 0 ||
-            snap_record_decode(v.mv_data, v.mv_size, &got) < 0 ||
-            !record_equal(&want, &got))
+            snap_record_decode(v.mv_data, v.mv_size, &got) < 0)
+                problem(c, "snapshot: lease '%s' differs from the database "
+                        "(by %s)", l->name, how);
+        else if (got.base == want.base && got.size == want.size &&
+                 strcmp(got.name, want.name) == 0 && !record_equal(&want, &got))
+                /* dynid.conf changed since the last publish. */
+                problem(c, "snapshot: lease '%s' has the home or shell of "
+                        "another configuration (by %s): the next change "
+                        "publishes this one, check --repair does now",
+                        l->name, how);
+        else if (!record_equal(&want, &got))
                 problem(c, "snapshot: lease '%s' differs from the database "
                         "(by %s)", l->name, how);
 }
@@ -277,8 +286,7 @@ static void check_conflicts(struct checker *c, struct dynid_lease *list,
                 problem(c, "%s", err.msg);
         for (size_t i = 0; i < n; i++) {
                 if (name_conflict(s, list[i].name, &err) < 0)
-                        problem(c, "lease '%s': another source has the name: "
-                                "%s", list[i].name, err.msg);
+                        problem(c, "lease '%s': %s", list[i].name, err.msg);
                 if (base_conflict(s, list[i].base))
                         problem(c, "lease '%s': another source resolves ID "
                                 "%u", list[i].name, list[i].base);

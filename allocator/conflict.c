@@ -293,16 +293,16 @@ int name_conflict(struct dynid_store *s, const char *name,
                 int r = etc_has_name(s, i, files[i], name);
 
                 if (r > 0) {
-                        set_errf(err, "cannot lease '%s': %s/%s already has "
-                                 "that name", name, s->etc_dir, files[i]);
+                        set_errf(err, "%s/%s already has that name",
+                                 s->etc_dir, files[i]);
                         return -EINVAL;
                 }
                 if (r < 0)
                         return r;
         }
         if (!s->no_nss && nss_has_name(name, &db)) {
-                set_errf(err, "cannot lease '%s': the %s database already "
-                         "resolves that name", name, db);
+                set_errf(err, "the %s database already resolves that name",
+                         db);
                 return -EINVAL;
         }
         return 0;

@@ -51,6 +51,7 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
                    uint64_t now, struct dynid_lease *out,
                    struct dynid_err *err)
 {
+        struct dynid_err why = { "" };
         struct lease_val lv;
         MDB_val k, v;
         int r;
@@ -64,7 +65,9 @@ static int add_one(struct dynid_store *s, MDB_txn *txn, const char *name,
         if (r != -ENOENT)
                 return r;
 
-        r = name_conflict(s, name, err);
+        r = name_conflict(s, name, &why);
+        if (r == -EINVAL)
+                set_errf(err, "cannot lease '%s': %s", name, why.msg);
         if (r < 0)
                 return r;
         lv = (struct lease_val) {

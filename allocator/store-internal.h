@@ -119,7 +119,8 @@ bool block_in_use(uint32_t base, uint32_t size);
 /* Ends the sessions whose process is gone; returns how many (or would). */
 int session_reap(struct dynid_store *s, MDB_txn *txn, bool dry_run);
 
-/* Conflicts (conflict.c). */
+/* Conflicts (conflict.c). name_conflict() returns -EINVAL when another
+ * source has @name, with the reason (which source) in @err. */
 int name_conflict(struct dynid_store *s, const char *name,
                   struct dynid_err *err);
 bool base_conflict(struct dynid_store *s, uint32_t base);

@@ -184,3 +184,16 @@ printf '[service]\nshell = /bin/s h\n' >"$WORK/blank.conf"
 run_err "a blank in the shell" 1 "dynidctl: $WORK/blank.conf:2: invalid value for service.shell: '/bin/s h' (expected an absolute path)" \
         "$D" --config "$WORK/blank.conf" list
 check_ok "after the refused configurations"
+
+# ---- a configuration changed since the last publish ----------------------
+# The snapshot carries the old shell until the next change: check says so
+# and how to publish now.
+printf '[service]\nshell = /bin/sh\n' >"$WORK/shell.conf"
+run "$D" --config "$WORK/shell.conf" check
+expect_eq "a changed shell: check" "1 $(for by in name ID; do
+        printf "snapshot: lease 'web' has the home or shell of another configuration (by %s): the next change publishes this one, check --repair does now\n" "$by"
+done)" "$rc $out"
+"$D" --config "$WORK/shell.conf" check --repair >/dev/null ||
+        fail "check --repair with a changed shell"
+expect_eq "a changed shell: published" "/bin/sh" \
+        "$(getent passwd web | cut -d: -f7)"
