@@ -530,8 +530,12 @@ static int parse_show_operand(const char *arg, uint64_t *ret)
         int r;
 
         if (!arg[0] || arg[strspn(arg, "0123456789")]) {
+                char service[DYNID_NAME_MAX + 1];
+                uint32_t k, id32;
+
                 r = dynid_name_check(arg, &err);
-                if (r < 0)
+                /* The name of an ID inside a block, as NSS gives it. */
+                if (r < 0 && dynid_derived_parse(arg, service, &k, &id32) < 0)
                         return fail("show", r, &err);
                 *ret = UINT64_MAX;
                 return 0;
@@ -581,12 +585,48 @@ static int show_json(const struct ctx *c, const struct dynid_lease *l,
 }
 
 /* The lease of @arg, which parse_show_operand() turned into @id. */
+/*
+ * The lease of a derived name ("web+7", "PREFIX~ID"): found through its
+ * ID, and only for the canonical spelling that NSS answers to.
+ */
+static int find_derived(struct dynid_store *s, const char *arg,
+                        struct dynid_lease *ret)
+{
+        char service[DYNID_NAME_MAX + 1], canon[DYNID_NAME_MAX + 1];
+        struct dynid_lease l;
+        uint32_t k, id;
+        int r;
+
+        if (dynid_derived_parse(arg, service, &k, &id) < 0)
+                return -ENOENT;
+        if (k) {
+                r = dynid_lease_find(s, service, &l);
+                if (r < 0)
+                        return r;
+                if (k >= l.size)
+                        return -ENOENT;
+                id = l.base + k;
+        }
+        r = dynid_lease_find_id(s, id, &l);
+        if (r < 0)
+                return r;
+        if (id == l.base ||
+            dynid_derived_name(l.name, l.base, id - l.base, canon,
+                               sizeof(canon)) < 0 ||
+            strcmp(canon, arg) != 0)
+                return -ENOENT;
+        *ret = l;
+        return 0;
+}
+
 static int find_lease(struct dynid_store *s, const char *arg, uint64_t id,
                       struct dynid_lease *ret)
 {
         int r;
 
-        if (id == UINT64_MAX)
+        if (id == UINT64_MAX && dynid_name_check(arg, NULL) < 0)
+                r = find_derived(s, arg, ret);
+        else if (id == UINT64_MAX)
                 r = dynid_lease_find(s, arg, ret);
         else
                 r = dynid_lease_find_id(s, (uint32_t) id, ret);

@@ -124,6 +124,18 @@ refused "remove web nosuch" "dynidctl: remove: 'nosuch' has no lease" \
         "$DYNIDCTL" remove web nosuch
 refused "show nosuch" "dynidctl: show: no lease for 'nosuch'" \
         "$DYNIDCTL" show nosuch
+# The names of IDs inside a block, as NSS gives them; only those.
+WB=$("$DYNIDCTL" show web --json | json_num base)
+expect_eq "show web+7: the lease of web" "web $WB" \
+        "$("$DYNIDCTL" show web+7 --json | sed -n 's/^ *"name": "\(.*\)",$/\1/p') $("$DYNIDCTL" show web+7 --json | json_num base)"
+expect_eq "show web+7 is the name getent gives $((WB + 7))" web+7 \
+        "$(getent passwd $((WB + 7)) | cut -d: -f1)"
+refused "show web+65536" "dynidctl: show: no lease for 'web+65536'" \
+        "$DYNIDCTL" show web+65536
+refused "show nosuch+3" "dynidctl: show: no lease for 'nosuch+3'" \
+        "$DYNIDCTL" show nosuch+3
+refused "show web+07" "dynidctl: show: invalid service name 'web+07': only lowercase letters, digits, '_' and '-' are allowed" \
+        "$DYNIDCTL" show web+07
 check_ok "after the name refusals" 2
 
 # ---- configuration ---------------------------------------------------------
