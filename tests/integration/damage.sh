@@ -89,7 +89,11 @@ for cmd in list check "add x" "show web" "remove db" "run web -- id -u"; do
                 "$rc $err"
 done
 run runuser -l -s /bin/sh web -c 'echo ran as $(id -u)'
-expect_eq "a page past the file's end: runuser dies, nothing runs" "135 " \
+# Killed by SIGBUS (128 + 7); with the ASan runtime preloaded, its handler
+# reports the fault and exits 1.
+died=135
+[ -z "${ASAN_PRELOAD:-}" ] || died=1
+expect_eq "a page past the file's end: runuser dies, nothing runs" "$died " \
         "$rc $out"
 cmp -s "$DATA" "$WORK/bad-data.mdb" || fail "the damaged database changed"
 echo "ok: a page past the file's end: the database is as it was"
