@@ -162,6 +162,18 @@ after_second() {
         sleep 0.05
 }
 
+# expect_home_mount WHAT MOUNTINFO-LINE: the home's line of
+# /proc/self/mountinfo, seen in a session, says idmapped, nosuid and nodev.
+expect_home_mount() {
+        opts=$(echo "$2" | cut -d' ' -f6)
+        for o in idmapped nosuid nodev; do
+                case ",$opts," in
+                *",$o,"*) echo "ok: $1: the home is mounted $o" ;;
+                *) fail "$1: the home's mount options '$opts' lack $o" ;;
+                esac
+        done
+}
+
 # The command a session test runs, and what its output must show.
 SESSION_PROBE='id -u; echo $HOME; touch ~/f; stat -c %u ~/f; grep " $HOME " /proc/self/mountinfo'
 
@@ -175,13 +187,7 @@ expect_session_home() {
         expect_eq "$1: HOME" "$home" "$(echo "$2" | sed -n 2p)"
         expect_eq "$1: owner of a new file, seen inside" "$3" \
                 "$(echo "$2" | sed -n 3p)"
-        opts=$(echo "$2" | sed -n 4p | cut -d' ' -f6)
-        for o in idmapped nosuid nodev; do
-                case ",$opts," in
-                *",$o,"*) echo "ok: $1: the home is mounted $o" ;;
-                *) fail "$1: the home's mount options '$opts' lack $o" ;;
-                esac
-        done
+        expect_home_mount "$1" "$(echo "$2" | sed -n 4p)"
         expect_eq "$1: the raw file in storage" "2147352576 2147352576" \
                 "$(stat -c '%u %g' "$STATE_DIR/storage/$4/f")"
         expect_eq "$1: the mount is not visible outside the session" "" \

@@ -54,3 +54,21 @@ for lib in "$module" $lmdb; do
                 "$(nm -D --undefined-only "$lib" |
                    grep -wE 'getenv|secure_getenv|__secure_getenv|environ|__environ')"
 done
+
+# ---- the module opens the snapshot and nss.gen, nothing else ---------------------
+# Every file opened once the loader has looked for the module, but the
+# shared libraries that the loader maps (the sanitizers' in an ASan build).
+command -v strace >/dev/null || skip "needs strace (scripts/deps)"
+for q in "passwd web" "passwd web+7" "passwd $((B + 7))" "group web" passwd \
+         "passwd nosuchname"; do
+        # shellcheck disable=SC2086
+        strace -f -qq -e trace=open,openat,openat2 \
+                -o "$WORK/trace" getent $q >/dev/null
+        expect_eq "getent $q: files the module opens" \
+                "$STATE_DIR/nss.gen $STATE_DIR/nss.mdb" \
+                "$(sed -n '/libnss_dynid\.so\.2/,$p' "$WORK/trace" |
+                   sed -n 's/^[0-9]* *open[a-z0-9]*([A-Z_]*, *"\([^"]*\)".*/\1/p' |
+                   grep -vE '\.so(\.[0-9]+)*$' | sort -u | tr '\n' ' ' |
+                   sed 's/ $//')"
+done
+

@@ -28,6 +28,10 @@ expect_eq "a new file inside" "$B" "$(echo "$out" | sed -n 6p)"
 expect_eq "the raw file in storage" 2147352576 \
         "$(stat -c %u "$STATE_DIR/storage/web/g")"
 
+out=$(runuser -l -s /bin/sh web -c "$SESSION_PROBE")
+expect_eq "runuser with the session probe: exit status" 0 "$?"
+expect_session_home "mode=userns" "$out" "$B" web
+
 # Names resolve inside, where root's snapshot shows the overflow uid.
 # (A login resets the environment; an ASan build needs its preload kept.)
 expect_eq "id inside" "uid=$B(web) gid=$B(web) groups=$B(web)" \

@@ -180,6 +180,10 @@ printf '[service]\nshell = /bin/sh\n' >"$WORK/open.conf"
 chmod 0666 "$WORK/open.conf"
 run_err "a world-writable configuration" 1 "dynidctl: $WORK/open.conf: must be owned by root and not writable by group or others" \
         "$D" --config "$WORK/open.conf" list
+printf '[service]\nshell = /bin/sh\n' >"$WORK/nobodys.conf"
+chown nobody "$WORK/nobodys.conf"
+run_err "a configuration that is not root's" 1 "dynidctl: $WORK/nobodys.conf: must be owned by root and not writable by group or others" \
+        "$D" --config "$WORK/nobodys.conf" list
 printf '[service]\nshell = /bin/s h\n' >"$WORK/blank.conf"
 run_err "a blank in the shell" 1 "dynidctl: $WORK/blank.conf:2: invalid value for service.shell: '/bin/s h' (expected an absolute path)" \
         "$D" --config "$WORK/blank.conf" list

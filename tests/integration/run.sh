@@ -24,6 +24,8 @@ expect_eq "environment" "$STATE_DIR/home/web|web|web|/usr/sbin/nologin|/usr/loca
 expect_eq "descriptors in the command" 4 "$(echo "$out" | sed -n 4p)"
 expect_eq "the raw file in storage" "2147352576 2147352576" \
         "$(stat -c '%u %g' "$STATE_DIR/storage/web/x")"
+expect_home_mount "dynidctl run" \
+        "$("$D" run web -- sh -c 'grep " $HOME " /proc/self/mountinfo')"
 expect_eq "the same file from the host view" "" \
         "$(grep " $STATE_DIR/home/web " /proc/self/mountinfo)"
 

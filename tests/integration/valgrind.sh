@@ -32,8 +32,11 @@ memcheck "getent passwd web" 0 getent passwd web
 expect_eq "getent passwd web: the answer" \
         "web:*:$B:$B:dynid service web:$STATE_DIR/home/web:/usr/sbin/nologin" \
         "$(cat "$WORK/out")"
-memcheck "getent passwd web+7" 0 getent passwd $((B + 7))
+memcheck "getent passwd B+7" 0 getent passwd $((B + 7))
 expect_eq "getent passwd B+7: the answer" "web+7" "$(cut -d: -f1 "$WORK/out")"
+memcheck "getent passwd web+7" 0 getent passwd web+7
+expect_eq "getent passwd web+7: the answer" "$((B + 7))" \
+        "$(cut -d: -f3 "$WORK/out")"
 memcheck "getent group web" 0 getent group web
 memcheck "id web" 0 id web
 memcheck "getent passwd (enumeration)" 0 getent passwd
