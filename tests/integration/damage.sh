@@ -52,7 +52,8 @@ for how in random cut; do
         random) head -c "$dsize" /dev/urandom >"$DATA" ;;
         cut) head -c 100 "$WORK/good-data.mdb" >"$DATA" ;;
         esac
-        for cmd in "add x" list "show web" gc "remove web"; do
+        for cmd in "add x" list "show web" gc "remove web" status check \
+                   "check --repair" "run web -- true"; do
                 # shellcheck disable=SC2086
                 run "$D" $cmd
                 expect_eq "database $how: dynidctl $cmd" \

@@ -2,9 +2,9 @@
 # pam_dynid's refusals through libpam (pamtester): a home that cannot be
 # idmapped, and a service whose passwd entry is not its lease's, each fail
 # the session with one syslog line that says why and leave nothing
-# mounted, as does a mode option with a typo in it; a user without a
-# lease, or a local account that merely has a service's name, passes
-# untouched and unmentioned.
+# mounted, as do a damaged database and a mode option with a typo in it;
+# a user without a lease, or a local account that merely has a service's
+# name, passes untouched and unmentioned.
 . "${top_srcdir:-.}/tests/lib.sh"
 command -v pamtester >/dev/null || skip "needs pamtester(1)"
 command -v socat >/dev/null || skip "needs socat(1)"
@@ -140,7 +140,22 @@ expect_eq "a local account: the sandbox's mounts are unchanged" "$mounts" \
         "$(cat /proc/self/mountinfo)"
 sed -i '/^legacy:/d' /etc/passwd
 
-# ---- (c) a mode option that cannot be honoured -----------------------------
+# ---- (c) a damaged lease database ------------------------------------------
+
+cp -p "$STATE_DIR/db/data.mdb" "$WORK/data.mdb"
+head -c "$(stat -c %s "$WORK/data.mdb")" /dev/urandom >"$STATE_DIR/db/data.mdb"
+pamtester dynid-test web open_session >"$WORK/out" 2>&1
+expect_eq "a damaged database: pamtester exit status" 1 "$?"
+expect_eq "a damaged database: syslog" \
+        "<83>pamtester: pam_dynid(dynid-test:session): Failed to open the lease store: $STATE_DIR/db: damaged database" \
+        "$(read_log)"
+expect_eq "a damaged database: the sandbox's mounts are unchanged" "$mounts" \
+        "$(cat /proc/self/mountinfo)"
+cp -p "$WORK/data.mdb" "$STATE_DIR/db/data.mdb"
+expect_eq "a damaged database, restored: no live session" 0 \
+        "$(lease_field web sessions)"
+
+# ---- (d) a mode option that cannot be honoured -----------------------------
 
 # A typo must not open a weaker session than the stack asks for: refused
 # for a service, ignored for everybody else.
@@ -156,7 +171,7 @@ done
 sed -i 's/^session required pam_dynid.so.*/session required pam_dynid.so/' \
         /etc/pam.d/dynid-test
 
-# ---- (d) users without a lease ---------------------------------------------
+# ---- (e) users without a lease ---------------------------------------------
 
 for user in nobody root NoSuchUser; do
         pamtester dynid-test "$user" open_session >"$WORK/out" 2>&1
