@@ -127,6 +127,30 @@ static int refuse_lost_database(struct dynid_store *s, struct dynid_err *err)
         return -EEXIST;
 }
 
+/*
+ * A database file that is missing or empty is one LMDB would start afresh
+ * (an empty file: cut short by a crash of the filesystem, or a careless
+ * restore). Refused before LMDB creates anything when the snapshot still
+ * lists leases; otherwise a store to create, which a reader opens as a
+ * writer, as on a fresh host.
+ */
+static int check_fresh(struct dynid_store *s, struct dynid_err *err)
+{
+        struct stat st;
+        int r;
+
+        if (fstatat(s->db_fd, "data.mdb", &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+            st.st_size > 0)
+                return 0;
+        r = refuse_lost_database(s, err);
+        if (r < 0 || !s->read_only)
+                return r;
+        close(s->db_fd);
+        s->db_fd = -1;
+        s->read_only = false;
+        return open_db_dir(s, err);
+}
+
 static int open_dbis(struct dynid_store *s, struct dynid_err *err)
 {
         unsigned fl = s->read_only ? 0 : MDB_CREATE;
@@ -323,6 +347,8 @@ int dynid_store_open(const struct dynid_config *cfg,
                 goto fail;
 
         r = open_db_dir(s, err);
+        if (r >= 0)
+                r = check_fresh(s, err);
         if (r < 0)
                 goto fail;
         r = open_env(s, opts->map_size ?: (size_t) cfg->map_size_mib << 20,

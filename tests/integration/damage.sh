@@ -73,6 +73,31 @@ done
 cp -p "$WORK/good-data.mdb" "$DATA"
 "$D" check >/dev/null || fail "check after the database came back"
 
+# An empty database file, or none, beside a snapshot that lists leases is
+# a lost database: refused by readers and writers before anything is made.
+n=$("$D" list | awk 'NR > 1' | wc -l)
+lost="1 dynidctl: cannot open the lease store: $STATE_DIR/db is empty but $SNAP lists $n lease(s): restore the database from a backup, or remove the snapshot to start with no lease"
+for how in empty missing; do
+        case $how in
+        empty) : >"$DATA"; rm -f "$STATE_DIR/db/lock.mdb" ;;
+        missing) rm -rf "$STATE_DIR/db" ;;
+        esac
+        for cmd in list check status "show web" gc "add x" "run web -- true"; do
+                # shellcheck disable=SC2086
+                run "$D" $cmd
+                expect_eq "database $how: dynidctl $cmd" "$lost" "$rc $err"
+        done
+        run pamtester dynid-damage web open_session
+        expect_eq "database $how: pamtester open_session" \
+                "1 pamtester: Cannot make/remove an entry for the specified session" \
+                "$rc $err"
+        expect_eq "database $how: nothing was made in db/" \
+                "$([ "$how" = empty ] && echo data.mdb)" \
+                "$(ls "$STATE_DIR/db" | tr '\n' ' ' | sed 's/ $//')"
+done
+cp -p "$WORK/good-data.mdb" "$DATA"
+"$D" check >/dev/null || fail "check after the database came back again"
+
 # A page of 0xff inside the file: LMDB follows it past the file's end into
 # the unbacked part of its map, which faults with SIGBUS. dynidctl says so;
 # a launcher dies of it before the session opens, so nothing runs.
