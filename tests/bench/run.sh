@@ -170,12 +170,20 @@ mount --bind "$VARLIB/store10000" "$STATE_DIR"
 echo "bench: fresh processes" >&2
 spawn getent_leased getent_root -- 301 getent passwd web ::: \
         getent passwd root
-# The floor: the same pair with "passwd: files floor", a module that loads
-# no library, opens nothing and answers every name (tests/bench/nss-floor.c).
-install -m 0644 "$top_builddir/tests/bench/.libs/libnss_floor.so.2" "$nssdir/"
+# The floors: the same pair with "passwd: files floor", a module that
+# loads no library, opens nothing and answers every name
+# (tests/bench/nss-floor.c), and with "files floorlmdb", which only opens
+# the snapshot with LMDB and gets the name (tests/bench/nss-floor-lmdb.c).
+for f in floor floorlmdb; do
+        install -m 0644 "$top_builddir/tests/bench/.libs/libnss_$f.so.2" \
+                "$nssdir/"
+done
 ldconfig
 nsswitch "files floor"
 spawn floor_leased floor_root -- 301 getent passwd web ::: getent passwd root
+nsswitch "files floorlmdb"
+spawn floorlmdb_leased floorlmdb_root -- 301 getent passwd web ::: \
+        getent passwd root
 nsswitch "files dynid"
 
 echo "bench: memory" >&2
