@@ -245,6 +245,74 @@ static int etc_has_name(struct dynid_store *s, size_t which,
                                     sizeof(*ns->names), cmp_name);
 }
 
+/*
+ * Does NSS have a source for @db beyond what the scans above read? Only
+ * when /etc/nsswitch.conf lists nothing but "files" (glibc's reading of
+ * /etc/passwd and /etc/group, which the scans cover when ETC is /etc) and
+ * "dynid" (our own leases) for it is the answer no. Anything else, or a
+ * line this cannot read with certainty, means yes: asking NSS is then
+ * slower, never wrong.
+ */
+static bool nsswitch_has_more(const char *etc_dir, const char *db)
+{
+        char *line = NULL;
+        size_t cap = 0, dblen = strlen(db);
+        int seen = 0;
+        bool more = false;
+        FILE *f;
+
+        if (strcmp(etc_dir, "/etc") != 0)
+                return true;
+        f = fopen("/etc/nsswitch.conf", "re");
+        if (!f)
+                return true;
+        while (!more && getline(&line, &cap, f) >= 0) {
+                char *p = line, *tok, *save = NULL;
+                bool in_action = false;
+
+                line[strcspn(line, "#\n")] = 0;
+                if (strchr(line, '\\')) {
+                        more = true;    /* a continued line */
+                        break;
+                }
+                p += strspn(p, " \t");
+                if (strncmp(p, db, dblen) != 0 ||
+                    p[dblen + strspn(p + dblen, " \t")] != ':')
+                        continue;
+                if (++seen > 1) {
+                        more = true;
+                        break;
+                }
+                p = strchr(p, ':') + 1;
+                /* Services, each maybe followed by "[STATUS=ACTION ...]". */
+                for (tok = strtok_r(p, " \t", &save); tok;
+                     tok = strtok_r(NULL, " \t", &save)) {
+                        if (in_action || tok[0] == '[') {
+                                in_action = !strchr(tok, ']');
+                                continue;
+                        }
+                        if (strcmp(tok, "files") != 0 &&
+                            strcmp(tok, "dynid") != 0)
+                                more = true;
+                }
+        }
+        free(line);
+        fclose(f);
+        return more || seen != 1;
+}
+
+/* Whether the NSS lookups below can tell anything the scans cannot;
+ * decided once per store. */
+static bool nss_worth_asking(struct dynid_store *s)
+{
+        if (s->no_nss)
+                return false;
+        if (s->nss_more < 0)
+                s->nss_more = nsswitch_has_more(s->etc_dir, "passwd") ||
+                              nsswitch_has_more(s->etc_dir, "group");
+        return s->nss_more;
+}
+
 static bool gecos_is_ours(const struct passwd *pw)
 {
         return strncmp(pw->pw_gecos, DYNID_GECOS_PREFIX,
@@ -300,7 +368,7 @@ int name_conflict(struct dynid_store *s, const char *name,
                 if (r < 0)
                         return r;
         }
-        if (!s->no_nss && nss_has_name(name, &db)) {
+        if (nss_worth_asking(s) && nss_has_name(name, &db)) {
                 set_errf(err, "the %s database already resolves that name",
                          db);
                 return -EINVAL;
@@ -314,7 +382,9 @@ bool base_conflict(struct dynid_store *s, uint32_t base)
         struct passwd pw, *pwp = NULL;
         struct group gr, *grp = NULL;
 
-        if (s->no_nss)
+        /* The pool holds no ID of ETC/passwd or ETC/group
+         * (dynid_pool_conflict). */
+        if (!nss_worth_asking(s))
                 return false;
         if (getpwuid_r(base, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
                 return !gecos_is_ours(&pw);

@@ -28,6 +28,8 @@ struct dynid_store {
         char *gen_path;         /* nss.gen, see record.h */
         char *etc_dir;
         bool no_nss;
+        int nss_more;   /* NSS has sources beyond files and dynid: 1, 0,
+                         * or -1 when not read yet (conflict.c) */
         bool read_only;
         int db_fd;                      /* the db/ directory, for flock() */
         MDB_env *env;

@@ -331,6 +331,7 @@ int dynid_store_open(const struct dynid_config *cfg,
                 return -ENOMEM;
         s->db_fd = -1;
         s->no_nss = opts->no_nss;
+        s->nss_more = -1;
         s->read_only = opts->read_only;
         s->state_dir = strdup(state);
         s->etc_dir = strdup(opts->etc_dir ?: "/etc");

@@ -103,6 +103,35 @@ refused "add dyngroup (appended to /etc/group)" \
         "dynidctl: add: cannot lease 'dyngroup': /etc/group already has that name" \
         "$DYNIDCTL" add dyngroup
 
+# Names that another NSS source resolves. dynidctl asks NSS whenever
+# nsswitch.conf lists a source besides files (/etc/passwd and /etc/group,
+# which it reads itself) and dynid; the benchmarks' floor module answers
+# every name.
+cp /etc/nsswitch.conf "$WORK/nsswitch.saved"
+install -m 0644 "$top_builddir/tests/bench/.libs/libnss_floor.so.2" "$nssdir/"
+sed -i -E 's/^passwd:.*/passwd: files [NOTFOUND=continue UNAVAIL=return] floor dynid/' \
+        /etc/nsswitch.conf
+refused "add other (another NSS source resolves it)" \
+        "dynidctl: add: cannot lease 'other': the passwd database already resolves that name" \
+        "$DYNIDCTL" add other
+# reads_of_passwd LINE: how often adding three names opens /etc/passwd
+# with LINE as the passwd and group lines of nsswitch.conf.
+reads_of_passwd() {
+        sed -i -E "s/^(passwd|group):.*/\\1: $1/" /etc/nsswitch.conf
+        strace -f -e trace=openat -o "$WORK/strace" \
+                "$DYNIDCTL" add ns1 ns2 ns3 >/dev/null ||
+                fail "add ns1 ns2 ns3 with '$1'"
+        "$DYNIDCTL" remove ns1 ns2 ns3 >/dev/null || fail "remove ns1 ns2 ns3"
+        grep -c '"/etc/passwd"' "$WORK/strace"
+}
+# Twice by dynidctl (the pool and the names), and twice more per name by
+# glibc's files source (the name and the block's base) when NSS is asked.
+expect_eq "files and dynid only: NSS not asked" 2 \
+        "$(reads_of_passwd "files [NOTFOUND=continue] dynid")"
+expect_eq "files, systemd and dynid: NSS asked" 8 \
+        "$(reads_of_passwd "files systemd dynid")"
+cp "$WORK/nsswitch.saved" /etc/nsswitch.conf
+
 # A batch is all or nothing: whether the bad name is caught before the
 # store is opened (syntax) or inside the transaction (a taken name).
 refused "add ok Bad" \
