@@ -236,10 +236,10 @@ static int etc_has_name(struct dynid_store *s, size_t which,
                 if (fresh.n > 0)
                         qsort(fresh.names, fresh.n, sizeof(*fresh.names),
                               cmp_name);
+                fresh.st = st;
+                fresh.loaded = true;
                 name_set_clear(ns);
                 *ns = fresh;
-                ns->st = st;
-                ns->loaded = true;
         }
         return ns->n > 0 && bsearch(&name, ns->names, ns->n,
                                     sizeof(*ns->names), cmp_name);

@@ -87,8 +87,8 @@ int dynid_storage_open(struct dynid_store *s, const char *name, int *ret)
 
 /*
  * Unlinks every entry of the directory @fd but subdirectories, never
- * following a symlink. Returns 1 with the name of one subdirectory in
- * *ret (to free), 0 when none is left, or -errno.
+ * following a symlink. Returns 0 with the name of one subdirectory in
+ * *ret (to free), or NULL there when none is left; or -errno.
  */
 static int remove_files_at(int fd, char **ret)
 {
@@ -122,12 +122,12 @@ static int remove_files_at(int fd, char **ret)
                 }
         }
         closedir(d);
-        if (r < 0 || !sub) {
+        if (r < 0) {
                 free(sub);
                 return r;
         }
         *ret = sub;
-        return 1;
+        return 0;
 }
 
 /* A directory on the way down: what ".." must be on the way back up, and
@@ -157,7 +157,7 @@ static int remove_tree_at(int fd)
                 r = remove_files_at(fd, &sub);
                 if (r < 0)
                         break;
-                if (r > 0) {
+                if (sub) {
                         if (depth == cap) {
                                 cap = cap ? 2 * cap : 16;
                                 grown = reallocarray(up, cap, sizeof(*up));

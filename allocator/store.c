@@ -357,7 +357,7 @@ int dynid_store_open(const struct dynid_config *cfg,
         if (r < 0)
                 goto fail;
         if (opts->mapped) {
-                uintptr_t start, end;
+                uintptr_t start = 0, end = 0;
 
                 if (find_map(s, &start, &end) >= 0)
                         opts->mapped(s->db_path, (const void *) start,
