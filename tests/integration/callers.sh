@@ -70,5 +70,8 @@ for q in "passwd web" "passwd web+7" "passwd $((B + 7))" "group web" passwd \
                    sed -n 's/^[0-9]* *open[a-z0-9]*([A-Z_]*, *"\([^"]*\)".*/\1/p' |
                    grep -vE '\.so(\.[0-9]+)*$' | sort -u | tr '\n' ' ' |
                    sed 's/ $//')"
+        expect_eq "getent $q: the module opens with O_CLOEXEC" "" \
+                "$(sed -n '/libnss_dynid\.so\.2/,$p' "$WORK/trace" |
+                   grep -E 'nss\.(gen|mdb)"' | grep -v O_CLOEXEC)"
 done
 

@@ -435,6 +435,55 @@ static void test_cloexec(void **state)
         assert_int_equal(n, 1);
 }
 
+/*
+ * A caller that closed 0, 1 and 2 (a daemon about to reopen them on
+ * /dev/null): the snapshot, which the module keeps open, is never one of
+ * them, and they stay closed. Run in a forked child, which opens the
+ * snapshot anew.
+ */
+static void test_standard_descriptors_closed(void **state)
+{
+        int status;
+        pid_t pid;
+
+#ifndef HAVE_STATIC_LMDB
+        skip();         /* LMDB's own open() cannot be reached */
+#endif
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct passwd pw;
+                char buf[1024], path[64], target[4096];
+                int e = SENTINEL, code = 0;
+
+                for (int fd = 0; fd <= 2; fd++)
+                        close(fd);
+                if (m.getpwnam_r("web", &pw, buf, sizeof(buf), &e) !=
+                    NSS_STATUS_SUCCESS || pw.pw_uid != web)
+                        _exit(10);
+                for (int fd = 0; fd <= 2; fd++)
+                        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+                                code |= 1 << fd;    /* 1, 2, 4 */
+                /* The snapshot is open, above them, close-on-exec. */
+                for (int fd = 3; fd < 64; fd++) {
+                        ssize_t n;
+
+                        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                        n = readlink(path, target, sizeof(target) - 1);
+                        if (n < 0)
+                                continue;
+                        target[n] = 0;
+                        if (strcmp(target, SNAPSHOT) == 0)
+                                _exit(code | (fcntl(fd, F_GETFD) &
+                                              FD_CLOEXEC ? 0 : 8));
+                }
+                _exit(code | 16);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A lookup of "web" in a forked child, which has no snapshot open yet:
  * returns its status, or -1 when errno or *errnop were not as expected. */
 static int lookup_in_child(int want_errnop)
@@ -705,6 +754,7 @@ int main(void)
                 cmocka_unit_test(test_enumeration),
                 cmocka_unit_test(test_initgroups),
                 cmocka_unit_test(test_cloexec),
+                cmocka_unit_test(test_standard_descriptors_closed),
                 cmocka_unit_test(test_unavailable_and_republish),
                 cmocka_unit_test(test_threads_during_republish),
                 cmocka_unit_test(test_forked_children),
