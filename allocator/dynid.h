@@ -326,10 +326,12 @@ int dynid_enter_userns(const char *map);
  * it from "/" without following a symlink, creating what is missing
  * (root's, 0755). Every directory on the way must be root's and writable
  * by nobody else, or sticky like /tmp: a home that another user could
- * redirect would let a session mount its own files over anything.
- * Returns 0; -ELOOP for a symlink on the way; -EPERM for a directory that
- * is not root's or is group/other-writable; -EINVAL for a relative path
- * or ".."; other -errno.
+ * redirect would let a session mount its own files over anything. Below
+ * a sticky directory that others may write, the mount point must be
+ * root's too. Returns 0; -ELOOP for a symlink on the way; -EPERM for a
+ * directory that is not root's or is group/other-writable and not sticky,
+ * or a mount point in a sticky directory that is not root's; -EINVAL for a
+ * relative path or ".."; other -errno.
  */
 int dynid_make_home_dir(const char *path);
 

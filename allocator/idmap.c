@@ -219,13 +219,23 @@ int dynid_enter_userns(const char *map)
         return r;
 }
 
-/* Opens the component @name below @dir (creating it, 0755, when missing)
- * and checks it: a real directory of root's that nobody else may change,
- * or, like /tmp, may add to but not rename or remove others' entries in
- * (sticky): what we walk into next is checked the same way. */
-static int open_home_step(int dir, const char *name, bool last)
+/*
+ * Opens the component @name below @dir (creating it, 0755, when missing)
+ * and checks it. A directory on the way must be root's, and either
+ * writable by nobody else or sticky like /tmp, where others may add
+ * entries but not rename or remove root's. The mount point itself (@last)
+ * may be anybody's (a home from an earlier session of this process is
+ * mounted there) only below a directory where no one else can add or swap
+ * an entry: in a sticky one, another user could create the name first, or
+ * rename the mount point away during the session and put a directory of
+ * their own in its place. *@sticky says whether the directory opened is
+ * sticky and writable by others.
+ */
+static int open_home_step(int dir, const char *name, bool last,
+                          bool *sticky)
 {
         struct stat st;
+        bool shared;
         int fd;
 
         if (strcmp(name, "..") == 0)
@@ -239,20 +249,24 @@ static int open_home_step(int dir, const char *name, bool last)
         }
         if (fd < 0)
                 return errno == ENOTDIR ? -ELOOP : -errno;
-        /* The mount point itself may be anybody's (a home from an earlier
-         * session of this process is mounted there): it cannot be
-         * swapped as long as its parent is safe. */
-        if (fstat(fd, &st) < 0 || (!last && (st.st_uid != 0 ||
-            ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))))) {
+        if (fstat(fd, &st) < 0) {
                 close(fd);
                 return -EPERM;
         }
+        shared = (st.st_mode & 022) != 0;
+        if ((st.st_uid != 0 && (!last || *sticky)) ||
+            (!last && shared && !(st.st_mode & S_ISVTX))) {
+                close(fd);
+                return -EPERM;
+        }
+        *sticky = shared;
         return fd;
 }
 
 int dynid_make_home_dir(const char *path)
 {
         char buf[4096], *save = NULL;
+        bool sticky = false;
         int dir;
 
         if (path[0] != '/' || strlen(path) >= sizeof(buf))
@@ -267,7 +281,7 @@ int dynid_make_home_dir(const char *path)
                 n = strtok_r(NULL, "/", &save);
                 if (strcmp(c, ".") == 0)
                         continue;
-                next = open_home_step(dir, c, !n);
+                next = open_home_step(dir, c, !n, &sticky);
                 close(dir);
                 if (next < 0)
                         return next;

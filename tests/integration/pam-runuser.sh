@@ -90,3 +90,31 @@ expect_eq "run with a non-empty home: exit status" 127 "$?"
 expect_eq "run with a non-empty home: message" \
         "dynidctl: run: /etc: Directory not empty" "$(cat "$WORK/err")"
 expect_eq "nothing mounted over /etc" "$mounts" "$(cat /proc/self/mountinfo)"
+
+# A home in a sticky directory that everyone may write: a name another
+# user took first is refused (they could rename it away during the
+# session and put a directory of their own in its place); one that the
+# module creates is root's, which no one else may rename there.
+mkdir -m 1777 "$STATE_DIR/shared"
+printf '[service]\nhome = %s/shared/%%n\n' "$STATE_DIR" >"$CONF_FILE"
+"$D" add tenant >/dev/null || fail "add tenant"
+T=$(getent passwd tenant | cut -d: -f3)
+expect_eq "tenant's home" "$STATE_DIR/shared/tenant" \
+        "$(getent passwd tenant | cut -d: -f6)"
+as_nobody mkdir "$STATE_DIR/shared/tenant" || fail "mkdir as nobody"
+runuser -l -s /bin/sh tenant -c true 2>/dev/null
+expect_eq "login with a home that nobody made in a sticky directory: exit status" \
+        1 "$?"
+"$D" run tenant -- true 2>"$WORK/err"
+expect_eq "run with a home that nobody made in a sticky directory: message" \
+        "dynidctl: run: cannot start the command: Operation not permitted" \
+        "$(cat "$WORK/err")"
+expect_eq "nothing mounted in the sticky directory" "$mounts" \
+        "$(cat /proc/self/mountinfo)"
+rmdir "$STATE_DIR/shared/tenant"
+out=$(runuser -l -s /bin/sh tenant -c 'stat -c "%u %U" ~')
+expect_eq "login with a home the module makes in a sticky directory" \
+        "$T tenant" "$out"
+expect_eq "the home it made is root's, 0755" "0 755" \
+        "$(stat -c '%u %a' "$STATE_DIR/shared/tenant")"
+rm -f "$CONF_FILE"
