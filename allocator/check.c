@@ -241,9 +241,13 @@ static void check_files(struct checker *c)
                 if (stat(path, &st) >= 0)
                         check_mode(c, path, &st, S_IFREG, 0600);
         }
-        /* Made by the first publish of this version; readers map it. */
+        /* Made by every publish; readers map it, and without it they
+         * look at the snapshot at every lookup. */
         if (lstat(s->gen_path, &st) >= 0)
                 check_mode(c, s->gen_path, &st, S_IFREG, 0644);
+        else if (errno == ENOENT && lstat(s->snapshot_path, &st) >= 0)
+                problem(c, "%s: missing, so readers check the snapshot at "
+                        "every lookup", s->gen_path);
 }
 
 static void check_snapshot(struct checker *c, struct dynid_lease *list,
@@ -255,7 +259,7 @@ static void check_snapshot(struct checker *c, struct dynid_lease *list,
         MDB_env *env;
         int r;
 
-        if (stat(s->snapshot_path, &fst) < 0) {
+        if (lstat(s->snapshot_path, &fst) < 0) {
                 problem(c, "snapshot %s: %s", s->snapshot_path,
                         strerror(errno));
                 return;

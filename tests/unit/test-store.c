@@ -822,6 +822,39 @@ static void test_check_snapshot_mode(void **state)
         assert_string_equal(rep.msg[0], want);
 }
 
+/* A snapshot that is a symlink, even to a good copy, and a missing
+ * generation file are problems that a publish mends. */
+static void test_check_snapshot_link_and_generation(void **state)
+{
+        struct fixture *f = *state;
+        struct reports rep = { .n = 0 };
+        char want[PATH_MAX + 128], copy[PATH_MAX + 16], gen[PATH_MAX + 16];
+
+        store_open(f);
+        add_ok(f, "web");
+        snprintf(copy, sizeof(copy), "%s/copy.mdb", f->state);
+        assert_int_equal(rename(f->snap, copy), 0);
+        assert_int_equal(symlink(copy, f->snap), 0);
+        assert_int_equal(dynid_check(f->s, collect, &rep), 1);
+        snprintf(want, sizeof(want), "%s: must be a regular file "
+                 "owned by uid %u with mode 0644", f->snap,
+                 (unsigned) geteuid());
+        assert_string_equal(rep.msg[0], want);
+
+        snprintf(gen, sizeof(gen), "%s/nss.gen", f->state);
+        assert_int_equal(unlink(gen), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 2);
+        snprintf(want, sizeof(want), "%s: missing, so readers check the "
+                 "snapshot at every lookup", gen);
+        assert_string_equal(rep.msg[0], want);
+
+        assert_int_equal(dynid_publish(f->s), 0);
+        assert_int_equal(unlink(copy), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 0);
+}
+
 static void test_check_snapshot_older(void **state)
 {
         struct fixture *f = *state;
@@ -1370,6 +1403,7 @@ int main(void)
                 T(test_check_good),
                 T(test_check_snapshot_missing),
                 T(test_check_snapshot_mode),
+                T(test_check_snapshot_link_and_generation),
                 T(test_check_snapshot_older),
                 T(test_check_pool_conflict),
                 T(test_map_full),
