@@ -28,6 +28,8 @@ struct parse_state {
         char why[256];          /* first problem, without file and line */
         int r;                  /* first error */
         int error_line;
+        int long_line;          /* the first line too long for inih */
+        int max_line;           /* its length limit, newline excluded */
 };
 
 /*
@@ -73,9 +75,16 @@ static char *read_line(char *buf, int size, void *userdata)
                 return NULL;
         st->pos += len;
         st->line++;
-        if ((len > (size_t) size - 1 &&
-             !(nl && len == (size_t) size && size > 1)) ||
-            !header_ok(p, len)) {
+        if (len > (size_t) size - 1 &&
+            !(nl && len == (size_t) size && size > 1)) {
+                if (!st->long_line) {
+                        st->long_line = st->line;
+                        st->max_line = size - 1;
+                }
+                strcpy(buf, "[");
+                return buf;
+        }
+        if (!header_ok(p, len)) {
                 strcpy(buf, "[");
                 return buf;
         }
@@ -353,6 +362,10 @@ int dynid_config_parse(const char *name, const char *data, size_t len,
                 if (st.r)
                         snprintf(err->msg, sizeof(err->msg), "%s:%d: %s",
                                  name, line, st.why);
+                else if (line > 0 && line == st.long_line)
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "%s:%d: longer than %d bytes", name, line,
+                                 st.max_line);
                 else if (line > 0)
                         snprintf(err->msg, sizeof(err->msg),
                                  "%s:%d: not a section header or key = value",
