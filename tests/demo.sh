@@ -49,6 +49,7 @@ show ls -l "$WORK"
 echo
 echo "As the unprivileged user nobody:"
 show as_nobody getent passwd web "$((web + 7))"
+show as_nobody getent group web
 show as_nobody id web
 show as_nobody ls -l "$WORK"
 
