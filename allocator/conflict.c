@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store-internal.h"
 #include "util.h"
@@ -276,7 +277,7 @@ static bool nsswitch_has_more(const char *etc_dir, const char *db)
                         break;
                 }
                 p += strspn(p, " \t");
-                if (strncmp(p, db, dblen) != 0 ||
+                if (strncasecmp(p, db, dblen) != 0 ||
                     p[dblen + strspn(p + dblen, " \t")] != ':')
                         continue;
                 if (++seen > 1) {
@@ -284,17 +285,27 @@ static bool nsswitch_has_more(const char *etc_dir, const char *db)
                         break;
                 }
                 p = strchr(p, ':') + 1;
-                /* Services, each maybe followed by "[STATUS=ACTION ...]". */
-                for (tok = strtok_r(p, " \t", &save); tok;
-                     tok = strtok_r(NULL, " \t", &save)) {
-                        if (in_action || tok[0] == '[') {
-                                in_action = !strchr(tok, ']');
+                /* Services, each maybe followed by "[STATUS=ACTION ...]",
+                 * with or without blanks around the brackets: what is
+                 * inside them is blanked out. */
+                for (char *q = p; *q; q++) {
+                        if (*q == '[')
+                                in_action = true;
+                        else if (*q == ']' && in_action)
+                                in_action = false;
+                        else if (!in_action)
                                 continue;
-                        }
+                        *q = ' ';
+                }
+                if (in_action) {
+                        more = true;    /* a bracket left open */
+                        break;
+                }
+                for (tok = strtok_r(p, " \t", &save); tok;
+                     tok = strtok_r(NULL, " \t", &save))
                         if (strcmp(tok, "files") != 0 &&
                             strcmp(tok, "dynid") != 0)
                                 more = true;
-                }
         }
         free(line);
         fclose(f);

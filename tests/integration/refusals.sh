@@ -114,6 +114,14 @@ sed -i -E 's/^passwd:.*/passwd: files [NOTFOUND=continue UNAVAIL=return] floor d
 refused "add other (another NSS source resolves it)" \
         "dynidctl: add: cannot lease 'other': the passwd database already resolves that name" \
         "$DYNIDCTL" add other
+# However the line spells it: an action glued to the next service.
+for line in "passwd: files [NOTFOUND=continue]floor dynid" \
+            "passwd: files [SUCCESS=return]floor dynid"; do
+        sed -i -E "s/^passwd:.*/$line/" /etc/nsswitch.conf
+        refused "add other with '$line'" \
+                "dynidctl: add: cannot lease 'other': the passwd database already resolves that name" \
+                "$DYNIDCTL" add other
+done
 # reads_of_passwd LINE: how often adding three names opens /etc/passwd
 # with LINE as the passwd and group lines of nsswitch.conf.
 reads_of_passwd() {
