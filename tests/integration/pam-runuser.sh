@@ -16,6 +16,31 @@ out=$(runuser -l -s /bin/sh web -c "$SESSION_PROBE")
 expect_eq "runuser exit status" 0 "$?"
 expect_session_home "runuser" "$out" "$B" web
 
+# Two services at once: each session sees its own home and not the
+# other's, and neither can enter the storage of the other.
+"$D" add db >/dev/null || fail "add db"
+DB=$(getent passwd db | cut -d: -f3)
+runuser -l -s /bin/sh web -c 'touch ~/mark; exec sleep 30' &
+web_login=$!
+for _ in $(seq 100); do
+        [ -e "$STORE/mark" ] && break
+        sleep 0.05
+done
+[ -e "$STORE/mark" ] || fail "web's session did not start"
+out=$(runuser -l -s /bin/sh db -c "
+        grep -c ' $STATE_DIR/home/' /proc/self/mountinfo
+        grep -o ' $STATE_DIR/home/[a-z]* ' /proc/self/mountinfo
+        ls ~
+        ls $STORE 2>&1 >/dev/null | sed 's/.*: //'")
+expect_eq "db's session beside web's: one home, its own, empty; web's storage closed" \
+        "$(printf '1\n %s \nPermission denied' "$STATE_DIR/home/db")" \
+        "$out"
+kill "$web_login"
+wait "$web_login" 2>/dev/null
+rm -f "$STORE/mark"
+expect_eq "the storage of db is its canonical owner's" 2147352576 \
+        "$(stat -c %u "$STATE_DIR/storage/db")"
+
 # The known limit of mode=mount (SECURITY.md): a setuid-root program
 # outside the nosuid home still raises the session to root, unless the
 # service runs with no_new_privs (NoNewPrivileges= in a unit).
