@@ -201,13 +201,18 @@ static bool path_char_ok(char c)
         return c > 0x20 && c < 0x7f && c != ':';
 }
 
-/* A template may use "%n" (the name) and "%%"; nothing else. */
+/* A template may use "%n" (the name) and "%%"; nothing else. No part of
+ * it may be "." or "..": a home is walked down from "/" as written. */
 static int check_home(const char *v)
 {
         if (v[0] != '/')
                 return -EINVAL;
         for (const char *p = v; *p; p++) {
                 if (!path_char_ok(*p))
+                        return -EINVAL;
+                if (*p == '/' && p[1] == '.' &&
+                    (p[2] == '/' || !p[2] ||
+                     (p[2] == '.' && (p[3] == '/' || !p[3]))))
                         return -EINVAL;
                 if (*p != '%')
                         continue;
@@ -295,9 +300,11 @@ static const char *expected_value(const char *section, const char *key)
         if (strcmp(key, "block_size") == 0)
                 return "an integer from 1 to 2147483648";
         if (strcmp(key, "home") == 0)
-                return "an absolute path; '%n' is the name";
+                return "an absolute path of printable characters but blanks "
+                       "and ':', with no '.' or '..' part; '%n' is the name";
         if (strcmp(key, "shell") == 0)
-                return "an absolute path";
+                return "an absolute path of printable characters but blanks "
+                       "and ':'";
         if (strcmp(key, "map_size") == 0)
                 return "MiB, an integer from 1 to 1048576";
         return "seconds, a non-negative integer";

@@ -185,7 +185,7 @@ chown nobody "$WORK/nobodys.conf"
 run_err "a configuration that is not root's" 1 "dynidctl: $WORK/nobodys.conf: must be owned by root and not writable by group or others" \
         "$D" --config "$WORK/nobodys.conf" list
 printf '[service]\nshell = /bin/s h\n' >"$WORK/blank.conf"
-run_err "a blank in the shell" 1 "dynidctl: $WORK/blank.conf:2: invalid value for service.shell: '/bin/s h' (expected an absolute path)" \
+run_err "a blank in the shell" 1 "dynidctl: $WORK/blank.conf:2: invalid value for service.shell: '/bin/s h' (expected an absolute path of printable characters but blanks and ':')" \
         "$D" --config "$WORK/blank.conf" list
 check_ok "after the refused configurations"
 

@@ -189,8 +189,10 @@ struct bad_conf {
 
 #define EXPECT_RANGE "(expected FIRST-LAST with FIRST <= LAST <= 4294967295)"
 #define EXPECT_BS    "(expected an integer from 1 to 2147483648)"
-#define EXPECT_HOME  "(expected an absolute path; '%n' is the name)"
-#define EXPECT_SHELL "(expected an absolute path)"
+#define EXPECT_HOME  "(expected an absolute path of printable characters " \
+        "but blanks and ':', with no '.' or '..' part; '%n' is the name)"
+#define EXPECT_SHELL "(expected an absolute path of printable characters " \
+        "but blanks and ':')"
 #define EXPECT_TTL   "(expected seconds, a non-negative integer)"
 
 static const struct bad_conf bad_confs[] = {
@@ -244,6 +246,15 @@ static const struct bad_conf bad_confs[] = {
           "invalid value for service.home: 'home/%n' " EXPECT_HOME },
         { "[service]\nhome = /srv/%x\n", 2,
           "invalid value for service.home: '/srv/%x' " EXPECT_HOME },
+        { "[service]\nhome = /var/lib/dynid/home/%n/../../../etc\n", 2,
+          "invalid value for service.home: "
+          "'/var/lib/dynid/home/%n/../../../etc' " EXPECT_HOME },
+        { "[service]\nhome = /srv/./%n\n", 2,
+          "invalid value for service.home: '/srv/./%n' " EXPECT_HOME },
+        { "[service]\nhome = /srv/%n/..\n", 2,
+          "invalid value for service.home: '/srv/%n/..' " EXPECT_HOME },
+        { "[service]\nshell = /bin/sh:x\n", 2,
+          "invalid value for service.shell: '/bin/sh:x' " EXPECT_SHELL },
         { "[service]\nhome = /srv/100%\n", 2,
           "invalid value for service.home: '/srv/100%' " EXPECT_HOME },
         { "[service]\nhome = /srv/a:b\n", 2,
