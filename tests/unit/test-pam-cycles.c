@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <malloc.h>
 #include <pwd.h>
 #include <pthread.h>
@@ -28,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -175,8 +178,8 @@ static void print_figures(int n, const struct figures *f)
                       t.home, f->rss_kib, f->heap);
 }
 
-/* Live sessions of SERVICE, as the store counts them. */
-static uint32_t sessions(void)
+/* The lease of SERVICE, as the store has it. */
+static struct dynid_lease lease(void)
 {
         struct dynid_store_opts opts = { .read_only = true };
         struct dynid_config cfg;
@@ -188,7 +191,13 @@ static uint32_t sessions(void)
         dynid_config_free(&cfg);
         assert_int_equal(dynid_lease_find(s, SERVICE, &l), 0);
         dynid_store_close(s);
-        return l.sessions;
+        return l;
+}
+
+/* Live sessions of SERVICE, as the store counts them. */
+static uint32_t sessions(void)
+{
+        return lease().sessions;
 }
 
 static int setup(void **state)
@@ -320,6 +329,84 @@ static void test_hostile_signals(void **state)
         assert_int_equal(sessions(), 0);
 }
 
+/*
+ * A launcher that drops to the service's IDs before it closes the session
+ * (systemd does, for PAMName= with User=): the close succeeds quietly and
+ * changes nothing, the record counts while the process lives and not
+ * after, and gc reaps it, which is the lease's last use.
+ */
+static void test_close_unprivileged(void **state)
+{
+        struct passwd *pw = getpwnam(SERVICE);
+        int ready[2], go[2], status;
+        struct dynid_store_opts opts = { 0 };
+        struct dynid_config cfg;
+        struct dynid_store *s;
+        uint64_t used;
+        uid_t base;
+        pid_t pid;
+        char c;
+
+        assert_non_null(pw);
+        base = pw->pw_uid;
+        assert_int_equal(pipe(ready), 0);
+        assert_int_equal(pipe(go), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct pam_conv cv = { conv, NULL };
+                pam_handle_t *h = NULL;
+                int code = 0;
+
+                close(ready[0]);
+                close(go[1]);
+                if (pam_start("dynid-cycles", SERVICE, &cv, &h) !=
+                    PAM_SUCCESS || pam_open_session(h, 0) != PAM_SUCCESS)
+                        _exit(10);
+                if (setgroups(0, NULL) < 0 ||
+                    setresgid(base, base, base) < 0 ||
+                    setresuid(base, base, base) < 0)
+                        _exit(11);
+                if (pam_close_session(h, 0) != PAM_SUCCESS)
+                        code = 12;
+                pam_end(h, PAM_SUCCESS);
+                if (write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) < 0)
+                        code = 13;
+                _exit(code);
+        }
+        close(ready[1]);
+        close(go[0]);
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        /* Closed unprivileged: the record stays while its leader lives. */
+        assert_int_equal(sessions(), 1);
+        close(go[1]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        close(ready[0]);
+        assert_int_equal(sessions(), 0);
+
+        used = lease().last_used;
+        while ((uint64_t) time(NULL) <= used)
+                usleep(50000);
+        assert_int_equal(dynid_config_defaults(&cfg), 0);
+        assert_int_equal(dynid_store_open(&cfg, &opts, &s, NULL), 0);
+        dynid_config_free(&cfg);
+        assert_int_equal(dynid_gc(s, time(NULL), false, NULL, NULL), 0);
+        dynid_store_close(s);
+        assert_true(lease().last_used > used);
+        /* Nothing is left to reap. */
+        used = lease().last_used;
+        while ((uint64_t) time(NULL) <= used)
+                usleep(50000);
+        assert_int_equal(dynid_config_defaults(&cfg), 0);
+        assert_int_equal(dynid_store_open(&cfg, &opts, &s, NULL), 0);
+        dynid_config_free(&cfg);
+        assert_int_equal(dynid_gc(s, time(NULL), false, NULL, NULL), 0);
+        dynid_store_close(s);
+        assert_int_equal(lease().last_used, used);
+}
+
 static void *idle_thread(void *arg)
 {
         char c;
@@ -382,6 +469,7 @@ int main(void)
 #endif
                 cmocka_unit_test(test_no_session_left),
                 cmocka_unit_test(test_hostile_signals),
+                cmocka_unit_test(test_close_unprivileged),
                 cmocka_unit_test(test_userns_threads),
         };
 
