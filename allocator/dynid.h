@@ -327,11 +327,11 @@ int dynid_enter_userns(const char *map);
  * (root's, 0755). Every directory on the way must be root's and writable
  * by nobody else, or sticky like /tmp: a home that another user could
  * redirect would let a session mount its own files over anything. Below
- * a sticky directory that others may write, the mount point must be
- * root's too. Returns 0; -ELOOP for a symlink on the way; -EPERM for a
- * directory that is not root's or is group/other-writable and not sticky,
- * or a mount point in a sticky directory that is not root's; -EINVAL for a
- * relative path or ".."; other -errno.
+ * a sticky directory that others may write, the next directory must be
+ * root's and not a mount point, the home's mount point included. Nothing
+ * on the way may be on FUSE, whose owners its daemon makes up. Returns 0;
+ * -ELOOP for a symlink on the way; -EPERM for a directory that breaks
+ * these rules; -EINVAL for a relative path, "." or ".."; other -errno.
  */
 int dynid_make_home_dir(const char *path);
 

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
+
 #include "dynid.h"
 #include "util.h"
 
@@ -219,26 +221,52 @@ int dynid_enter_userns(const char *map)
         return r;
 }
 
+/* Where the walk stands: the directory's mount, and whether it is sticky
+ * and writable by others. */
+struct home_walk {
+        uint64_t mnt;
+        bool sticky;
+};
+
+static int walk_stat(int fd, struct stat *st, uint64_t *mnt)
+{
+        struct statx stx;
+        struct statfs sfs;
+
+        if (fstat(fd, st) < 0 || fstatfs(fd, &sfs) < 0 ||
+            statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID,
+                  &stx) < 0)
+                return -errno;
+        if (!(stx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        /* On FUSE, owners and modes are whatever its daemon says, and an
+         * unprivileged user may run that daemon. */
+        if (sfs.f_type == FUSE_SUPER_MAGIC)
+                return -EPERM;
+        *mnt = stx.stx_mnt_id;
+        return 0;
+}
+
 /*
  * Opens the component @name below @dir (creating it, 0755, when missing)
  * and checks it. A directory on the way must be root's, and either
  * writable by nobody else or sticky like /tmp, where others may add
- * entries but not rename or remove root's. The mount point itself (@last)
- * may be anybody's (a home from an earlier session of this process is
- * mounted there) only below a directory where no one else can add or swap
- * an entry: in a sticky one, another user could create the name first, or
- * rename the mount point away during the session and put a directory of
- * their own in its place. *@sticky says whether the directory opened is
- * sticky and writable by others.
+ * entries but not rename or remove root's. Below a sticky directory that
+ * others may write, the next component must be root's own directory
+ * there, not a mount over an entry someone else made; the mount point
+ * itself (@last) may be anybody's (a home from an earlier session of this
+ * process is mounted there) only below a directory no one else may
+ * change.
  */
 static int open_home_step(int dir, const char *name, bool last,
-                          bool *sticky)
+                          struct home_walk *w)
 {
         struct stat st;
+        uint64_t mnt;
         bool shared;
-        int fd;
+        int fd, r;
 
-        if (strcmp(name, "..") == 0)
+        if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
                 return -EINVAL;
         fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
@@ -249,25 +277,29 @@ static int open_home_step(int dir, const char *name, bool last,
         }
         if (fd < 0)
                 return errno == ENOTDIR ? -ELOOP : -errno;
-        if (fstat(fd, &st) < 0) {
+        r = walk_stat(fd, &st, &mnt);
+        if (r < 0) {
                 close(fd);
-                return -EPERM;
+                return r;
         }
         shared = (st.st_mode & 022) != 0;
-        if ((st.st_uid != 0 && (!last || *sticky)) ||
+        if ((st.st_uid != 0 && (!last || w->sticky)) ||
+            (w->sticky && mnt != w->mnt) ||
             (!last && shared && !(st.st_mode & S_ISVTX))) {
                 close(fd);
                 return -EPERM;
         }
-        *sticky = shared;
+        w->sticky = shared;
+        w->mnt = mnt;
         return fd;
 }
 
 int dynid_make_home_dir(const char *path)
 {
         char buf[4096], *save = NULL;
-        bool sticky = false;
-        int dir;
+        struct home_walk w = { .sticky = false };
+        struct stat st;
+        int dir, r;
 
         if (path[0] != '/' || strlen(path) >= sizeof(buf))
                 return -EINVAL;
@@ -275,13 +307,16 @@ int dynid_make_home_dir(const char *path)
         dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return -errno;
+        r = walk_stat(dir, &st, &w.mnt);
+        if (r < 0) {
+                close(dir);
+                return r;
+        }
         for (char *c = strtok_r(buf, "/", &save), *n; c; c = n) {
                 int next;
 
                 n = strtok_r(NULL, "/", &save);
-                if (strcmp(c, ".") == 0)
-                        continue;
-                next = open_home_step(dir, c, !n, &sticky);
+                next = open_home_step(dir, c, !n, &w);
                 close(dir);
                 if (next < 0)
                         return next;

@@ -89,9 +89,11 @@ expect_eq "storage untouched (inode, owner, ctime)" "$before" \
 
 # A home reached through a symlink (here to "/", so that the home of a
 # service named "etc" would be /etc) is refused, by login and by run.
-ln -s / "$WORK/lnk"
+# (Not under $WORK: that is a mount right below the sticky /tmp, which the
+# walk refuses before it meets the link.)
+ln -s / "$STATE_DIR/lnk"
 mkdir -p "${CONF_FILE%/*}"
-printf '[service]\nhome = %s/lnk/%%n\n' "$WORK" >"$CONF_FILE"
+printf '[service]\nhome = %s/lnk/%%n\n' "$STATE_DIR" >"$CONF_FILE"
 "$D" add etc >/dev/null || fail "add etc"
 mounts=$(cat /proc/self/mountinfo)
 runuser -l -s /bin/sh etc -c true 2>/dev/null
@@ -136,6 +138,16 @@ expect_eq "run with a home that nobody made in a sticky directory: message" \
         "$(cat "$WORK/err")"
 expect_eq "nothing mounted in the sticky directory" "$mounts" \
         "$(cat /proc/self/mountinfo)"
+# Covered by a mount whose root is root's 0755 (as a FUSE daemon of the
+# user's could claim): the directory under it is still the user's.
+mount -t tmpfs -o mode=0755 tmpfs "$STATE_DIR/shared/tenant" ||
+        fail "mount over nobody's directory"
+covered=$(cat /proc/self/mountinfo)
+runuser -l -s /bin/sh tenant -c true 2>/dev/null
+expect_eq "login with a mount over nobody's directory in a sticky directory: exit status" \
+        1 "$?"
+expect_eq "nothing more mounted" "$covered" "$(cat /proc/self/mountinfo)"
+umount "$STATE_DIR/shared/tenant" || fail "umount"
 rmdir "$STATE_DIR/shared/tenant"
 # (Numeric owners only inside a login: runuser -l drops the ASan preload
 # that names would need in a sanitized build.)
