@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -268,23 +269,30 @@ static bool nsswitch_has_more(const char *etc_dir, const char *db)
         if (!f)
                 return true;
         while (!more && getline(&line, &cap, f) >= 0) {
-                char *p = line, *tok, *save = NULL;
+                char *p = line, *name;
                 bool in_action = false;
+                size_t len;
 
-                line[strcspn(line, "#\n")] = 0;
+                /* As glibc reads a line: blanks are whatever isspace()
+                 * says, the database name runs to a blank or ':', and the
+                 * colon may be missing. */
+                line[strcspn(line, "#")] = 0;
                 if (strchr(line, '\\')) {
-                        more = true;    /* a continued line */
+                        more = true;    /* a continued line, perhaps */
                         break;
                 }
-                p += strspn(p, " \t");
-                if (strncasecmp(p, db, dblen) != 0 ||
-                    p[dblen + strspn(p + dblen, " \t")] != ':')
+                while (isspace((unsigned char) *p))
+                        p++;
+                name = p;
+                while (*p && *p != ':' && !isspace((unsigned char) *p))
+                        p++;
+                len = p - name;
+                if (len != dblen || strncasecmp(name, db, dblen) != 0)
                         continue;
                 if (++seen > 1) {
-                        more = true;
+                        more = true;    /* which one counts is glibc's */
                         break;
                 }
-                p = strchr(p, ':') + 1;
                 /* Services, each maybe followed by "[STATUS=ACTION ...]",
                  * with or without blanks around the brackets: what is
                  * inside them is blanked out. */
@@ -293,7 +301,7 @@ static bool nsswitch_has_more(const char *etc_dir, const char *db)
                                 in_action = true;
                         else if (*q == ']' && in_action)
                                 in_action = false;
-                        else if (!in_action)
+                        else if (!in_action && *q != ':')
                                 continue;
                         *q = ' ';
                 }
@@ -301,11 +309,18 @@ static bool nsswitch_has_more(const char *etc_dir, const char *db)
                         more = true;    /* a bracket left open */
                         break;
                 }
-                for (tok = strtok_r(p, " \t", &save); tok;
-                     tok = strtok_r(NULL, " \t", &save))
-                        if (strcmp(tok, "files") != 0 &&
-                            strcmp(tok, "dynid") != 0)
+                for (char *q = p; *q && !more;) {
+                        size_t n;
+
+                        while (isspace((unsigned char) *q))
+                                q++;
+                        for (n = 0; q[n] && !isspace((unsigned char) q[n]);)
+                                n++;
+                        if (n > 0 && !(n == 5 && (strncmp(q, "files", 5) == 0 ||
+                                                  strncmp(q, "dynid", 5) == 0)))
                                 more = true;
+                        q += n;
+                }
         }
         free(line);
         fclose(f);

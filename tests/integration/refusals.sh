@@ -114,14 +114,21 @@ sed -i -E 's/^passwd:.*/passwd: files [NOTFOUND=continue UNAVAIL=return] floor d
 refused "add other (another NSS source resolves it)" \
         "dynidctl: add: cannot lease 'other': the passwd database already resolves that name" \
         "$DYNIDCTL" add other
-# However the line spells it: an action glued to the next service.
+# However the line spells it, as glibc reads it: an action glued to the
+# next service, no colon, other blanks (\v), a second passwd line.
 for line in "passwd: files [NOTFOUND=continue]floor dynid" \
-            "passwd: files [SUCCESS=return]floor dynid"; do
-        sed -i -E "s/^passwd:.*/$line/" /etc/nsswitch.conf
+            "passwd: files [SUCCESS=return]floor dynid" \
+            "passwd files floor dynid" \
+            "\\vpasswd:\\vfiles floor dynid" \
+            "passwd\\v: files floor" \
+            "passwd: files dynid\\npasswd: files floor dynid"; do
+        grep -v '^passwd' "$WORK/nsswitch.saved" >/etc/nsswitch.conf
+        printf '%b\n' "$line" >>/etc/nsswitch.conf
         refused "add other with '$line'" \
                 "dynidctl: add: cannot lease 'other': the passwd database already resolves that name" \
                 "$DYNIDCTL" add other
 done
+cp "$WORK/nsswitch.saved" /etc/nsswitch.conf
 # reads_of_passwd LINE: how often adding three names opens /etc/passwd
 # with LINE as the passwd and group lines of nsswitch.conf.
 reads_of_passwd() {
