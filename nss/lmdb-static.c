@@ -17,7 +17,8 @@
  * the descriptor before the module sets the flag), and a descriptor that
  * lands on 0, 1 or 2, in a caller that closed them, is moved above them:
  * the module keeps it open, and the caller's next open() of /dev/null
- * must still become its standard input.
+ * must still become its standard input (unless no descriptor above 2 can
+ * be had, when it stays where it is).
  */
 #include "config.h"
 
@@ -47,10 +48,14 @@ int __wrap_open(const char *path, int flags, ...)
         fd = __real_open(path, flags | O_CLOEXEC, mode);
         if (fd < 0 || fd > STDERR_FILENO)
                 return fd;
-        moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        /* With no descriptor free above 2 (RLIMIT_NOFILE of 3, say), a
+         * lookup that works beats one kept off the standard descriptors. */
         saved = errno;
-        close(fd);
-        if (moved < 0)
+        moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        if (moved < 0) {
                 errno = saved;
+                return fd;
+        }
+        close(fd);
         return moved;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -478,6 +479,34 @@ static void test_standard_descriptors_closed(void **state)
                                               FD_CLOEXEC ? 0 : 8));
                 }
                 _exit(code | 16);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        /* No descriptor above 2 to be had: the lookup works all the same,
+         * its snapshot on the free one. */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct rlimit rl = { 3, 3 };
+                struct passwd pw;
+                char buf[1024], target[4096];
+                int e = SENTINEL;
+                ssize_t n;
+
+                close(0);
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        _exit(20);
+                if (m.getpwnam_r("web", &pw, buf, sizeof(buf), &e) !=
+                    NSS_STATUS_SUCCESS || pw.pw_uid != web)
+                        _exit(21);
+                n = readlink("/proc/self/fd/0", target, sizeof(target) - 1);
+                if (n < 0)
+                        _exit(22);
+                target[n] = 0;
+                _exit(strcmp(target, SNAPSHOT) == 0 &&
+                      (fcntl(0, F_GETFD) & FD_CLOEXEC) ? 0 : 23);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
