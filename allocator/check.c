@@ -243,9 +243,13 @@ static void check_files(struct checker *c)
         }
         /* Made by every publish; readers map it, and without it they
          * look at the snapshot at every lookup. */
-        if (lstat(s->gen_path, &st) >= 0)
+        if (lstat(s->gen_path, &st) >= 0) {
                 check_mode(c, s->gen_path, &st, S_IFREG, 0644);
-        else if (errno == ENOENT && lstat(s->snapshot_path, &st) >= 0)
+                if (S_ISREG(st.st_mode) && st.st_size < SNAP_GEN_SIZE)
+                        problem(c, "%s: %lld bytes, not %d, so readers check "
+                                "the snapshot at every lookup", s->gen_path,
+                                (long long) st.st_size, SNAP_GEN_SIZE);
+        } else if (errno == ENOENT && lstat(s->snapshot_path, &st) >= 0)
                 problem(c, "%s: missing, so readers check the snapshot at "
                         "every lookup", s->gen_path);
 }

@@ -108,7 +108,17 @@ static void set_errno_msg(const struct dynid_store *s, struct dynid_err *err,
 
         if (err->msg[0])
                 return;
-        if (r == -ENOSPC && mdb_env_info(s->env, &info) == 0)
+        if (s->committed)
+                /* Like a writer killed before its rename: the database has
+                 * the change, readers do not yet. */
+                set_errf(err, "%s: the change is made, but %s could not be "
+                         "written (%s): dynidctl check --repair publishes "
+                         "the snapshot again", what,
+                         s->failed_path ?: s->snapshot_path, strerror(-r));
+        else if (s->failed_path)
+                set_errf(err, "%s: %s: %s", what, s->failed_path,
+                         strerror(-r));
+        else if (r == -ENOSPC && mdb_env_info(s->env, &info) == 0)
                 /* The map in force, which a test may have set below the
                  * configured one. */
                 set_errf(err, "%s: the lease database is full (its map "

@@ -270,6 +270,16 @@ static int write_file(struct dynid_store *s, MDB_txn *in, const char *tmp,
         return r;
 }
 
+static int publish_target_ok(struct dynid_store *s, const char *path)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        s->failed_path = path;
+        return -EISDIR;
+}
+
 int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp)
 {
         size_t map_size = 1u << 20;
@@ -281,6 +291,13 @@ int snapshot_prepare(struct dynid_store *s, MDB_txn *txn, char **ret_tmp)
         if (r < 0)
                 return r;
         map_size += mst.ms_entries * 1024;
+        /* A directory where the snapshot or the generation file belongs
+         * cannot be replaced: refuse before anything is committed. */
+        r = publish_target_ok(s, s->snapshot_path);
+        if (r >= 0)
+                r = publish_target_ok(s, s->gen_path);
+        if (r < 0)
+                return r;
 
         if (asprintf(&tmp, "%s/.nss.mdb.XXXXXX", s->state_dir) < 0)
                 return -ENOMEM;
@@ -336,17 +353,22 @@ int snapshot_commit(struct dynid_store *s, const char *tmp)
         if (rename(tmp, s->snapshot_path) < 0) {
                 r = -errno;
                 unlink(tmp);
+                s->failed_path = s->snapshot_path;
                 return r;
         }
         dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        if (fsync(dfd) < 0)
+        if (dfd < 0 || fsync(dfd) < 0) {
                 r = -errno;
-        close(dfd);
+                s->failed_path = s->state_dir;
+        }
+        if (dfd >= 0)
+                close(dfd);
         /* Now running readers look at the new file. */
-        if (r >= 0)
+        if (r >= 0) {
                 r = snap_gen_bump(s->gen_path);
+                if (r < 0)
+                        s->failed_path = s->gen_path;
+        }
         return r;
 }
 

@@ -38,6 +38,10 @@ struct dynid_store {
         MDB_dbi dbi_meta;               /* key -> value */
         MDB_dbi dbi_session;            /* pid (MDB_INTEGERKEY) -> session */
         struct name_set etc_names[2];   /* passwd, group */
+        /* How the last write_end() failed: the file at fault, if one is,
+         * and whether the change had been committed before it did. */
+        const char *failed_path;
+        bool committed;
 };
 
 /* The value of a lease in the database. */

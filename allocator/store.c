@@ -452,6 +452,8 @@ int write_end(struct dynid_store *s, MDB_txn *txn, int r)
 {
         char *tmp = NULL;
 
+        s->failed_path = NULL;
+        s->committed = false;
         if (r >= 0)
                 r = bump_generation(s, txn);
         if (r >= 0)
@@ -461,6 +463,8 @@ int write_end(struct dynid_store *s, MDB_txn *txn, int r)
 
                 if (c < 0)
                         r = c;
+                else
+                        s->committed = true;
         } else {
                 mdb_txn_abort(txn);
         }

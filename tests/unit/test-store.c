@@ -853,6 +853,52 @@ static void test_check_snapshot_link_and_generation(void **state)
         assert_int_equal(unlink(copy), 0);
         rep.n = 0;
         assert_int_equal(dynid_check(f->s, collect, &rep), 0);
+
+        /* Cut short, as an empty file: the next publish grows it. */
+        assert_int_equal(truncate(gen, 0), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 1);
+        snprintf(want, sizeof(want), "%s: 0 bytes, not 4096, so readers "
+                 "check the snapshot at every lookup", gen);
+        assert_string_equal(rep.msg[0], want);
+        assert_int_equal(dynid_publish(f->s), 0);
+        rep.n = 0;
+        assert_int_equal(dynid_check(f->s, collect, &rep), 0);
+}
+
+/* A directory where the snapshot or nss.gen belongs: a write is refused
+ * before it commits, naming the path, and changes nothing. */
+static void test_publish_target_directory(void **state)
+{
+        struct fixture *f = *state;
+        const char *names[] = { "db" };
+        struct dynid_err err;
+        struct dynid_lease l;
+        char gen[PATH_MAX + 16], want[PATH_MAX + 128];
+
+        store_open(f);
+        add_ok(f, "web");
+        snprintf(gen, sizeof(gen), "%s/nss.gen", f->state);
+        assert_int_equal(unlink(gen), 0);
+        assert_int_equal(mkdir(gen, 0755), 0);
+        assert_int_equal(dynid_lease_add(f->s, names, 1, NULL, &err),
+                         -EISDIR);
+        snprintf(want, sizeof(want), "cannot add the leases: %s: "
+                 "Is a directory", gen);
+        assert_string_equal(err.msg, want);
+        assert_int_equal(dynid_lease_find(f->s, "db", &l), -ENOENT);
+        assert_int_equal(rmdir(gen), 0);
+
+        assert_int_equal(unlink(f->snap), 0);
+        assert_int_equal(mkdir(f->snap, 0755), 0);
+        assert_int_equal(dynid_lease_add(f->s, names, 1, NULL, &err),
+                         -EISDIR);
+        snprintf(want, sizeof(want), "cannot add the leases: %s: "
+                 "Is a directory", f->snap);
+        assert_string_equal(err.msg, want);
+        assert_int_equal(dynid_lease_find(f->s, "db", &l), -ENOENT);
+        assert_int_equal(rmdir(f->snap), 0);
+        add_ok(f, "db");
 }
 
 static void test_check_snapshot_older(void **state)
@@ -1404,6 +1450,7 @@ int main(void)
                 T(test_check_snapshot_missing),
                 T(test_check_snapshot_mode),
                 T(test_check_snapshot_link_and_generation),
+                T(test_publish_target_directory),
                 T(test_check_snapshot_older),
                 T(test_check_pool_conflict),
                 T(test_map_full),
