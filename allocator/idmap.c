@@ -230,7 +230,7 @@ struct home_walk {
 
 static int walk_stat(int fd, struct stat *st, uint64_t *mnt)
 {
-        struct statx stx;
+        struct statx stx = { .stx_mask = 0 };
         struct statfs sfs;
 
         if (fstat(fd, st) < 0 || fstatfs(fd, &sfs) < 0 ||
@@ -262,7 +262,7 @@ static int open_home_step(int dir, const char *name, bool last,
                           struct home_walk *w)
 {
         struct stat st;
-        uint64_t mnt;
+        uint64_t mnt = 0;
         bool shared;
         int fd, r;
 
