@@ -263,9 +263,16 @@ int dynid_gc(struct dynid_store *s, uint64_t now, bool dry_run,
 
 /*
  * dynid_publish() - write the snapshot again from the database.
- * Returns 0 or -errno.
+ * Returns 0 or -errno; dynid_store_failed_path() then names the file at
+ * fault, when one is.
  */
 int dynid_publish(struct dynid_store *s);
+
+/*
+ * dynid_store_failed_path() - the file (snapshot, nss.gen, state
+ * directory) that made the last write of @s fail, or NULL.
+ */
+const char *dynid_store_failed_path(const struct dynid_store *s);
 
 /* ---- storage (storage.c) ----------------------------------------------- */
 

@@ -424,6 +424,8 @@ int write_begin(struct dynid_store *s, MDB_txn **ret)
 {
         int r;
 
+        s->failed_path = NULL;
+        s->committed = false;
         if (s->read_only)
                 return -EROFS;
         /* Held until write_end(): snapshots must be renamed in commit
@@ -448,12 +450,15 @@ static int bump_generation(struct dynid_store *s, MDB_txn *txn)
         return meta_put_u64(s, txn, "generation", g + 1);
 }
 
+const char *dynid_store_failed_path(const struct dynid_store *s)
+{
+        return s->failed_path;
+}
+
 int write_end(struct dynid_store *s, MDB_txn *txn, int r)
 {
         char *tmp = NULL;
 
-        s->failed_path = NULL;
-        s->committed = false;
         if (r >= 0)
                 r = bump_generation(s, txn);
         if (r >= 0)

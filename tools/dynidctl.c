@@ -822,6 +822,13 @@ static int repair(struct ctx *c)
         if (r < 0)
                 return r;
         r = dynid_publish(s);
+        if (r < 0 && dynid_store_failed_path(s)) {
+                struct dynid_err err;
+
+                snprintf(err.msg, sizeof(err.msg), "%s: %s",
+                         dynid_store_failed_path(s), strerror(-r));
+                return fail("publish the snapshot", r, &err);
+        }
         if (r < 0)
                 return fail("publish the snapshot", r, NULL);
         printf("repaired: published %s again from the database\n",

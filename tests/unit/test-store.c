@@ -887,7 +887,12 @@ static void test_publish_target_directory(void **state)
                  "Is a directory", gen);
         assert_string_equal(err.msg, want);
         assert_int_equal(dynid_lease_find(f->s, "db", &l), -ENOENT);
+        /* What check --repair reports. */
+        assert_int_equal(dynid_publish(f->s), -EISDIR);
+        assert_string_equal(dynid_store_failed_path(f->s), gen);
         assert_int_equal(rmdir(gen), 0);
+        assert_int_equal(dynid_publish(f->s), 0);
+        assert_null(dynid_store_failed_path(f->s));
 
         assert_int_equal(unlink(f->snap), 0);
         assert_int_equal(mkdir(f->snap, 0755), 0);
