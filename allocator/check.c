@@ -124,19 +124,17 @@ static void check_entry(struct checker *c, MDB_txn *txn, MDB_dbi dbi,
                 return;
         }
         if (snapshot_record(c->s, l->name, &lv, buf, sizeof(buf), &want) < 0 ||
-            snap_record_decode(v.mv_data, v.mv_size, &got) < 0)
+            snap_record_decode(v.mv_data, v.mv_size, &got) < 0 ||
+            got.base != want.base || got.size != want.size ||
+            strcmp(got.name, want.name) != 0)
                 problem(c, "snapshot: lease '%s' differs from the database "
                         "(by %s)", l->name, how);
-        else if (got.base == want.base && got.size == want.size &&
-                 strcmp(got.name, want.name) == 0 && !record_equal(&want, &got))
-                /* dynid.conf changed since the last publish. */
+        else if (!record_equal(&want, &got))
+                /* The same lease: dynid.conf changed since the last publish. */
                 problem(c, "snapshot: lease '%s' has the home or shell of "
                         "another configuration (by %s): the next change "
                         "publishes this one, check --repair does now",
                         l->name, how);
-        else if (!record_equal(&want, &got))
-                problem(c, "snapshot: lease '%s' differs from the database "
-                        "(by %s)", l->name, how);
 }
 
 static int check_snapshot_content(struct checker *c, MDB_env *env,

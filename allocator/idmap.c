@@ -228,22 +228,21 @@ struct home_walk {
         bool sticky;
 };
 
-static int walk_stat(int fd, struct stat *st, uint64_t *mnt)
+/* The owner, mode and mount of @fd, in one statx(); -EPERM on FUSE. */
+static int walk_stat(int fd, struct statx *stx)
 {
-        struct statx stx = { .stx_mask = 0 };
         struct statfs sfs;
 
-        if (fstat(fd, st) < 0 || fstatfs(fd, &sfs) < 0 ||
-            statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID,
-                  &stx) < 0)
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+                  STATX_UID | STATX_MODE | STATX_MNT_ID, stx) < 0 ||
+            fstatfs(fd, &sfs) < 0)
                 return -errno;
-        if (!(stx.stx_mask & STATX_MNT_ID))
+        if (!(stx->stx_mask & STATX_MNT_ID))
                 return -EOPNOTSUPP;
         /* On FUSE, owners and modes are whatever its daemon says, and an
          * unprivileged user may run that daemon. */
         if (sfs.f_type == FUSE_SUPER_MAGIC)
                 return -EPERM;
-        *mnt = stx.stx_mnt_id;
         return 0;
 }
 
@@ -261,8 +260,7 @@ static int walk_stat(int fd, struct stat *st, uint64_t *mnt)
 static int open_home_step(int dir, const char *name, bool last,
                           struct home_walk *w)
 {
-        struct stat st;
-        uint64_t mnt = 0;
+        struct statx stx = { .stx_mask = 0 };
         bool shared;
         int fd, r;
 
@@ -277,20 +275,20 @@ static int open_home_step(int dir, const char *name, bool last,
         }
         if (fd < 0)
                 return errno == ENOTDIR ? -ELOOP : -errno;
-        r = walk_stat(fd, &st, &mnt);
+        r = walk_stat(fd, &stx);
         if (r < 0) {
                 close(fd);
                 return r;
         }
-        shared = (st.st_mode & 022) != 0;
-        if ((st.st_uid != 0 && (!last || w->sticky)) ||
-            (w->sticky && mnt != w->mnt) ||
-            (!last && shared && !(st.st_mode & S_ISVTX))) {
+        shared = (stx.stx_mode & 022) != 0;
+        if ((stx.stx_uid != 0 && (!last || w->sticky)) ||
+            (w->sticky && stx.stx_mnt_id != w->mnt) ||
+            (!last && shared && !(stx.stx_mode & S_ISVTX))) {
                 close(fd);
                 return -EPERM;
         }
         w->sticky = shared;
-        w->mnt = mnt;
+        w->mnt = stx.stx_mnt_id;
         return fd;
 }
 
@@ -298,7 +296,7 @@ int dynid_make_home_dir(const char *path)
 {
         char buf[4096], *save = NULL;
         struct home_walk w = { .sticky = false };
-        struct stat st;
+        struct statx stx = { .stx_mask = 0 };
         int dir, r;
 
         if (path[0] != '/' || strlen(path) >= sizeof(buf))
@@ -307,11 +305,12 @@ int dynid_make_home_dir(const char *path)
         dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return -errno;
-        r = walk_stat(dir, &st, &w.mnt);
+        r = walk_stat(dir, &stx);
         if (r < 0) {
                 close(dir);
                 return r;
         }
+        w.mnt = stx.stx_mnt_id;
         for (char *c = strtok_r(buf, "/", &save), *n; c; c = n) {
                 int next;
 

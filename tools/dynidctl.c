@@ -584,7 +584,6 @@ static int show_json(const struct ctx *c, const struct dynid_lease *l,
         return print_json("show", o);
 }
 
-/* The lease of @arg, which parse_show_operand() turned into @id. */
 /*
  * The lease of a derived name ("web+7", "PREFIX~ID"): found through its
  * ID, and only for the canonical spelling that NSS answers to.
@@ -599,15 +598,16 @@ static int find_derived(struct dynid_store *s, const char *arg,
 
         if (dynid_derived_parse(arg, service, &k, &id) < 0)
                 return -ENOENT;
+        /* "web+7" names its lease; "PREFIX~ID" its ID. */
         if (k) {
                 r = dynid_lease_find(s, service, &l);
-                if (r < 0)
-                        return r;
-                if (k >= l.size)
-                        return -ENOENT;
-                id = l.base + k;
+                if (r >= 0 && k >= l.size)
+                        r = -ENOENT;
+                else if (r >= 0)
+                        id = l.base + k;
+        } else {
+                r = dynid_lease_find_id(s, id, &l);
         }
-        r = dynid_lease_find_id(s, id, &l);
         if (r < 0)
                 return r;
         if (id == l.base ||
@@ -619,6 +619,7 @@ static int find_derived(struct dynid_store *s, const char *arg,
         return 0;
 }
 
+/* The lease of @arg, which parse_show_operand() turned into @id. */
 static int find_lease(struct dynid_store *s, const char *arg, uint64_t id,
                       struct dynid_lease *ret)
 {

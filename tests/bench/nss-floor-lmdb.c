@@ -17,6 +17,7 @@
 
 #include "allocator/dynid.h"
 #include "allocator/record.h"
+#include "tests/bench/nss-floor.h"
 
 #define SNAPSHOT_PATH LOCALSTATEDIR "/lib/dynid/nss.mdb"
 
@@ -50,19 +51,5 @@ enum nss_status _nss_floorlmdb_getpwnam_r(const char *name,
         memcpy(key + 1, name, n);
         if (mdb_get(txn, dbi, &k, &v) != 0)
                 return NSS_STATUS_NOTFOUND;
-        if (len < n + 1) {
-                *errnop = ERANGE;
-                return NSS_STATUS_TRYAGAIN;
-        }
-        memcpy(buf, name, n + 1);
-        *pw = (struct passwd) {
-                .pw_name = buf,
-                .pw_passwd = (char *) "*",
-                .pw_uid = 2147352575,
-                .pw_gid = 2147352575,
-                .pw_gecos = (char *) "",
-                .pw_dir = (char *) "/",
-                .pw_shell = (char *) "/usr/sbin/nologin",
-        };
-        return NSS_STATUS_SUCCESS;
+        return floor_answer(name, n, pw, buf, len, errnop);
 }

@@ -8,10 +8,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <nss.h>
-#include <pwd.h>
 #include <string.h>
+
+#include "tests/bench/nss-floor.h"
 
 enum nss_status _nss_floor_getpwnam_r(const char *name, struct passwd *pw,
                                       char *buf, size_t len, int *errnop)
@@ -20,21 +19,5 @@ enum nss_status _nss_floor_getpwnam_r(const char *name, struct passwd *pw,
 enum nss_status _nss_floor_getpwnam_r(const char *name, struct passwd *pw,
                                       char *buf, size_t len, int *errnop)
 {
-        size_t n = strlen(name) + 1;
-
-        if (len < n) {
-                *errnop = ERANGE;
-                return NSS_STATUS_TRYAGAIN;
-        }
-        memcpy(buf, name, n);
-        *pw = (struct passwd) {
-                .pw_name = buf,
-                .pw_passwd = (char *) "*",
-                .pw_uid = 2147352575,
-                .pw_gid = 2147352575,
-                .pw_gecos = (char *) "",
-                .pw_dir = (char *) "/",
-                .pw_shell = (char *) "/usr/sbin/nologin",
-        };
-        return NSS_STATUS_SUCCESS;
+        return floor_answer(name, strlen(name), pw, buf, len, errnop);
 }

@@ -329,6 +329,25 @@ static void test_hostile_signals(void **state)
         assert_int_equal(sessions(), 0);
 }
 
+/* Runs gc once the clock has passed SERVICE's last use, which it returns:
+ * reaping a session is a use, and shows as a later one. */
+static uint64_t gc_a_second_later(void)
+{
+        struct dynid_store_opts opts = { 0 };
+        uint64_t used = lease().last_used;
+        struct dynid_config cfg;
+        struct dynid_store *s;
+
+        while ((uint64_t) time(NULL) <= used)
+                usleep(50000);
+        assert_int_equal(dynid_config_defaults(&cfg), 0);
+        assert_int_equal(dynid_store_open(&cfg, &opts, &s, NULL), 0);
+        dynid_config_free(&cfg);
+        assert_int_equal(dynid_gc(s, time(NULL), false, NULL, NULL), 0);
+        dynid_store_close(s);
+        return used;
+}
+
 /*
  * A launcher that drops to the service's IDs before it closes the session
  * (systemd does, for PAMName= with User=): the close succeeds quietly and
@@ -339,9 +358,6 @@ static void test_close_unprivileged(void **state)
 {
         struct passwd *pw = getpwnam(SERVICE);
         int ready[2], go[2], status;
-        struct dynid_store_opts opts = { 0 };
-        struct dynid_config cfg;
-        struct dynid_store *s;
         uint64_t used;
         uid_t base;
         pid_t pid;
@@ -386,24 +402,10 @@ static void test_close_unprivileged(void **state)
         close(ready[0]);
         assert_int_equal(sessions(), 0);
 
-        used = lease().last_used;
-        while ((uint64_t) time(NULL) <= used)
-                usleep(50000);
-        assert_int_equal(dynid_config_defaults(&cfg), 0);
-        assert_int_equal(dynid_store_open(&cfg, &opts, &s, NULL), 0);
-        dynid_config_free(&cfg);
-        assert_int_equal(dynid_gc(s, time(NULL), false, NULL, NULL), 0);
-        dynid_store_close(s);
+        used = gc_a_second_later();
         assert_true(lease().last_used > used);
         /* Nothing is left to reap. */
-        used = lease().last_used;
-        while ((uint64_t) time(NULL) <= used)
-                usleep(50000);
-        assert_int_equal(dynid_config_defaults(&cfg), 0);
-        assert_int_equal(dynid_store_open(&cfg, &opts, &s, NULL), 0);
-        dynid_config_free(&cfg);
-        assert_int_equal(dynid_gc(s, time(NULL), false, NULL, NULL), 0);
-        dynid_store_close(s);
+        used = gc_a_second_later();
         assert_int_equal(lease().last_used, used);
 }
 
